@@ -1,0 +1,1 @@
+//! The conformance battery (placeholder while it is written).

@@ -1,0 +1,11 @@
+//! Exoscale API v2 block-storage volumes for volume-rs.
+//!
+//! **Status: skeleton.** This crate reserves its place in the workspace; the
+//! client arrives with its own issue (issue 5). Until then it only re-exports
+//! [`volume_core`] so that dependants can name it.
+//!
+//! # Feature flags
+//!
+//! None yet.
+
+pub use volume_core;

@@ -1,0 +1,2 @@
+//! volume-sim (being written).
+pub mod engine;

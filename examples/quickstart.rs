@@ -1,0 +1,3 @@
+fn main() {
+    println!("quickstart: coming with the simulator");
+}

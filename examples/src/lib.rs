@@ -1,0 +1,1 @@
+//! Runnable volume-rs programs: see the `*.rs` files beside this crate.
