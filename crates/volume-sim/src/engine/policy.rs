@@ -1,0 +1,212 @@
+//! What differs between providers: a [`Policy`] per dialect.
+//!
+//! The lifecycle table in `volume_core::state` says what each state allows;
+//! the policy says what this provider adds on top (size limits, naming rules,
+//! resize while attached, delete with snapshots, which transitions take time).
+
+use std::time::Duration;
+
+use volume_core::{Capabilities, ResizeMode, Size};
+
+/// How ids are minted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdStyle {
+    /// `vol-1`, `snap-2`, `bak-3`, `inst-4`: readable, for in-process use.
+    Prefixed,
+    /// `1001`, `1002`: integers, as Linode and LunaNode use.
+    Numeric,
+    /// UUID-shaped, as Exoscale and Cinder use (derived from a counter and
+    /// the seed, so runs repeat).
+    Uuid,
+}
+
+/// Whether a volume can be resized while attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttachedResize {
+    /// Only detached volumes resize.
+    Refused,
+    /// Attached volumes resize only while their instance is stopped (Exoscale).
+    StoppedInstanceOnly,
+    /// Attached volumes resize online.
+    Allowed,
+}
+
+/// A naming rule: `Ok` or the reason the name is refused.
+pub type NameRule = fn(&str) -> Result<(), String>;
+
+/// How long each transition takes on the simulated clock. Zero means the
+/// operation completes before it returns and no transient state is seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Delays {
+    /// creating -> available.
+    pub create: Duration,
+    /// attaching -> in-use.
+    pub attach: Duration,
+    /// detaching -> available.
+    pub detach: Duration,
+    /// resizing -> back.
+    pub resize: Duration,
+    /// deleting -> gone (volumes, snapshots and backups).
+    pub delete: Duration,
+    /// snapshot creating -> available.
+    pub snapshot: Duration,
+    /// backup creating -> available (the volume shows backing-up meanwhile).
+    pub backup: Duration,
+    /// restoring -> available.
+    pub restore: Duration,
+}
+
+impl Delays {
+    /// Every transition takes `d`.
+    pub const fn uniform(d: Duration) -> Self {
+        Self {
+            create: d,
+            attach: d,
+            detach: d,
+            resize: d,
+            delete: d,
+            snapshot: d,
+            backup: d,
+            restore: d,
+        }
+    }
+}
+
+/// The rules of one provider, as the simulator enforces them.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Policy {
+    /// The provider's name, used in `Unsupported` errors.
+    pub provider: &'static str,
+    /// The smallest volume.
+    pub min_size: Size,
+    /// The largest volume.
+    pub max_size: Size,
+    /// Sizes must be a multiple of this many GiB.
+    pub size_step: u64,
+    /// The size of a volume created without one (`None`: size is required).
+    pub default_size: Option<Size>,
+    /// What names are allowed.
+    pub name_rule: NameRule,
+    /// Names must be unique within a tenant.
+    pub unique_names: bool,
+    /// Resize of attached volumes.
+    pub attached_resize: AttachedResize,
+    /// A volume with snapshots can be deleted (its snapshots stay).
+    pub delete_with_snapshots: bool,
+    /// Detaching needs the instance stopped.
+    pub detach_needs_stopped: bool,
+    /// The most volumes one instance can have attached.
+    pub max_attachments_per_instance: u32,
+    /// Snapshots exist.
+    pub snapshots: bool,
+    /// Volumes can be created from snapshots.
+    pub volume_from_snapshot: bool,
+    /// ... and may be larger than the snapshot.
+    pub volume_from_snapshot_larger: bool,
+    /// Volumes can be cloned.
+    pub clone: bool,
+    /// Backups exist.
+    pub backups: bool,
+    /// Incremental backups exist.
+    pub incremental_backups: bool,
+    /// Labels are kept.
+    pub labels: bool,
+    /// How ids look.
+    pub id_style: IdStyle,
+    /// How long transitions take.
+    pub delays: Delays,
+    /// The page size when the caller gives none.
+    pub default_page_size: u32,
+    /// The largest page.
+    pub max_page_size: u32,
+}
+
+/// The default rule: 1 to 255 characters, no control characters.
+pub fn any_reasonable_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if name.chars().count() > 255 {
+        return Err("must be at most 255 characters".to_owned());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(())
+}
+
+impl Default for Policy {
+    /// Everything on, instant transitions, 1 GiB to 16 TiB: for in-process use.
+    fn default() -> Self {
+        Self {
+            provider: "sim",
+            min_size: Size::gib(1),
+            max_size: Size::gib(16 * 1024),
+            size_step: 1,
+            default_size: None,
+            name_rule: any_reasonable_name,
+            unique_names: false,
+            attached_resize: AttachedResize::Allowed,
+            delete_with_snapshots: false,
+            detach_needs_stopped: false,
+            max_attachments_per_instance: 16,
+            snapshots: true,
+            volume_from_snapshot: true,
+            volume_from_snapshot_larger: true,
+            clone: true,
+            backups: true,
+            incremental_backups: true,
+            labels: true,
+            id_style: IdStyle::Prefixed,
+            delays: Delays::default(),
+            default_page_size: 50,
+            max_page_size: 500,
+        }
+    }
+}
+
+impl Policy {
+    /// The default policy with transitions that take `delays` on the clock.
+    pub fn with_delays(mut self, delays: Delays) -> Self {
+        self.delays = delays;
+        self
+    }
+
+    /// What a backend enforcing this policy can do.
+    pub fn capabilities(&self) -> Capabilities {
+        let resize = match self.attached_resize {
+            AttachedResize::Allowed => ResizeMode::Online,
+            AttachedResize::Refused | AttachedResize::StoppedInstanceOnly => ResizeMode::Offline,
+        };
+        Capabilities::new(self.provider)
+            .with_update(true)
+            .with_labels(self.labels)
+            .with_attach(true)
+            .with_max_attachments_per_instance(Some(self.max_attachments_per_instance))
+            .with_resize(resize)
+            .with_clone(self.clone)
+            .with_snapshots(self.snapshots)
+            .with_volume_from_snapshot(self.volume_from_snapshot, self.volume_from_snapshot_larger)
+            .with_backups(self.backups, self.incremental_backups)
+            .with_sizes(self.min_size, self.max_size)
+            .with_max_page_size(self.max_page_size)
+    }
+
+    /// Checks a size against the limits and the step.
+    pub fn check_size(&self, size: Size) -> Result<(), String> {
+        if size < self.min_size || size > self.max_size {
+            return Err(format!(
+                "must be between {} and {}, got {size}",
+                self.min_size, self.max_size
+            ));
+        }
+        if self.size_step > 1 && size.as_gib() % self.size_step != 0 {
+            return Err(format!("must be a multiple of {} GiB", self.size_step));
+        }
+        Ok(())
+    }
+}
