@@ -47,7 +47,7 @@ pub use model::{
     Attachment, Backup, BackupId, CloneVolume, CreateBackup, CreateSnapshot, CreateVolume,
     Instance, InstanceId, InstanceState, Labels, ListBackups, ListSnapshots, ListVolumes, Page,
     PageToken, RegionId, RestoreBackup, Size, Snapshot, SnapshotId, UpdateVolume, Volume, VolumeId,
-    VolumeSource,
+    VolumeSource, GIB,
 };
 pub use state::{BackupState, SnapshotState, VolumeState};
 pub use storage::{check_grow, BlockStorage, BlockStorageExt, DynBlockStorage};

@@ -1,0 +1,263 @@
+//! Tenant isolation, and many tasks at once.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+use volume_core::{
+    BlockStorage, BlockStorageExt, CloneVolume, CreateBackup, CreateSnapshot, CreateVolume, Error,
+    ListVolumes, ResourceKind, RestoreBackup, Size, UpdateVolume, VolumeId, VolumeSource,
+};
+use volume_sim::Sim;
+
+fn is_not_found(e: &Error, kind: ResourceKind) -> bool {
+    matches!(e, Error::NotFound { kind: k, .. } if *k == kind)
+}
+
+#[tokio::test]
+async fn a_tenant_cannot_see_or_touch_another_tenants_resources() {
+    let alice = Sim::new();
+    let bob = alice.tenant("bob");
+    let a_inst = alice.list_instances(None).await.unwrap().items[0].clone();
+    let b_inst = bob.list_instances(None).await.unwrap().items[0].clone();
+    assert_ne!(
+        a_inst.id, b_inst.id,
+        "each tenant gets instances of its own"
+    );
+
+    let v = alice
+        .create_volume(
+            &CreateVolume::new("secret", Size::gib(1)).with_region(a_inst.region.clone()),
+        )
+        .await
+        .unwrap();
+    alice.write_at(&v.id, 0, b"alice's").await.unwrap();
+    let s = alice
+        .create_snapshot(&CreateSnapshot::new(v.id.clone(), "s"))
+        .await
+        .unwrap();
+    let b = alice
+        .create_backup(&CreateBackup::new(v.id.clone(), "b"))
+        .await
+        .unwrap();
+
+    // Bob lists nothing of Alice's.
+    let listed: Vec<_> = bob
+        .list_all_volumes(ListVolumes::new())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    assert!(bob
+        .list_snapshots(&Default::default(), None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(bob
+        .list_backups(&Default::default(), None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    // Every id of Alice's is not-found for Bob (not forbidden: ids do not leak).
+    let vol = ResourceKind::Volume;
+    assert!(is_not_found(&bob.get_volume(&v.id).await.unwrap_err(), vol));
+    assert!(is_not_found(
+        &bob.update_volume(&v.id, &UpdateVolume::new().with_name("x"))
+            .await
+            .unwrap_err(),
+        vol
+    ));
+    assert!(is_not_found(
+        &bob.delete_volume(&v.id).await.unwrap_err(),
+        vol
+    ));
+    assert!(is_not_found(
+        &bob.attach_volume(&v.id, &b_inst.id).await.unwrap_err(),
+        vol
+    ));
+    assert!(is_not_found(
+        &bob.detach_volume(&v.id).await.unwrap_err(),
+        vol
+    ));
+    assert!(is_not_found(
+        &bob.resize_volume(&v.id, Size::gib(9)).await.unwrap_err(),
+        vol
+    ));
+    assert!(is_not_found(
+        &bob.clone_volume(&v.id, &CloneVolume::new("c"))
+            .await
+            .unwrap_err(),
+        vol
+    ));
+    assert!(is_not_found(
+        &bob.create_snapshot(&CreateSnapshot::new(v.id.clone(), "s"))
+            .await
+            .unwrap_err(),
+        vol
+    ));
+    let mut buf = [0u8; 7];
+    assert!(is_not_found(
+        &bob.read_at(&v.id, 0, &mut buf).await.unwrap_err(),
+        vol
+    ));
+    assert!(is_not_found(
+        &bob.write_at(&v.id, 0, b"bob's!!").await.unwrap_err(),
+        vol
+    ));
+    assert!(is_not_found(
+        &bob.get_snapshot(&s.id).await.unwrap_err(),
+        ResourceKind::Snapshot
+    ));
+    assert!(is_not_found(
+        &bob.delete_snapshot(&s.id).await.unwrap_err(),
+        ResourceKind::Snapshot
+    ));
+    assert!(is_not_found(
+        &bob.create_volume(&CreateVolume::from_snapshot("steal", s.id.clone()))
+            .await
+            .unwrap_err(),
+        ResourceKind::Snapshot
+    ));
+    assert!(is_not_found(
+        &bob.get_backup(&b.id).await.unwrap_err(),
+        ResourceKind::Backup
+    ));
+    assert!(is_not_found(
+        &bob.restore_backup(&b.id, &RestoreBackup::to_new_volume("steal"))
+            .await
+            .unwrap_err(),
+        ResourceKind::Backup
+    ));
+    assert!(is_not_found(
+        &bob.create_volume(
+            &CreateVolume::new("c", Size::gib(1)).with_source(VolumeSource::Volume(v.id.clone()))
+        )
+        .await
+        .unwrap_err(),
+        vol
+    ));
+
+    // Alice cannot attach to Bob's instance either.
+    assert!(is_not_found(
+        &alice.attach_volume(&v.id, &b_inst.id).await.unwrap_err(),
+        ResourceKind::Instance
+    ));
+
+    // And Alice's data is untouched.
+    alice.read_at(&v.id, 0, &mut buf).await.unwrap();
+    assert_eq!(&buf, b"alice's");
+}
+
+/// Eight tasks, each with volumes of its own, doing thousands of operations
+/// at once; afterwards every volume holds exactly what its writer wrote, and
+/// the accounting adds up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_tasks_at_once_keep_every_byte() {
+    const TASKS: u64 = 8;
+    const ROUNDS: u64 = 60;
+    let sim = Sim::new();
+    let region = sim.list_instances(None).await.unwrap().items[0]
+        .region
+        .clone();
+    let instances: Vec<_> = sim
+        .list_all_instances()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.region == region)
+        .collect();
+
+    let mut handles = Vec::new();
+    for t in 0..TASKS {
+        let sim = sim.clone();
+        let region = region.clone();
+        let instance = instances[(t as usize) % instances.len()].id.clone();
+        handles.push(tokio::spawn(async move {
+            let mut ops = 0u64;
+            // What this task believes each of its surviving volumes holds.
+            let mut kept: HashMap<VolumeId, Vec<u8>> = HashMap::new();
+            for r in 0..ROUNDS {
+                let v = sim
+                    .create_volume(
+                        &CreateVolume::new(format!("t{t}-r{r}"), Size::gib(1))
+                            .with_region(region.clone()),
+                    )
+                    .await
+                    .unwrap();
+                let mut model = vec![0u8; 256 * 1024];
+                for w in 0..8u64 {
+                    let off = ((t * 7919 + r * 104_729 + w * 65_537) % (model.len() as u64 - 4096))
+                        as usize;
+                    let byte = (t * 31 + r * 7 + w) as u8 | 1;
+                    let data = vec![byte; 1000 + (w as usize * 300)];
+                    sim.write_at(&v.id, off as u64, &data).await.unwrap();
+                    model[off..off + data.len()].copy_from_slice(&data);
+                    ops += 1;
+                }
+                sim.attach_volume(&v.id, &instance).await.unwrap();
+                let snap = sim
+                    .create_snapshot(&CreateSnapshot::new(v.id.clone(), format!("t{t}-r{r}-s")))
+                    .await
+                    .unwrap();
+                // Writes after the snapshot must not reach it.
+                sim.write_at(&v.id, 0, &[0xEE; 512]).await.unwrap();
+                let mut snap_head = [0u8; 512];
+                sim.read_snapshot_at(&snap.id, 0, &mut snap_head)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    &snap_head[..],
+                    &model[..512],
+                    "snapshot changed under t{t} r{r}"
+                );
+                model[..512].fill(0xEE);
+                sim.detach_volume(&v.id).await.unwrap();
+                sim.delete_snapshot(&snap.id).await.unwrap();
+                ops += 6;
+                if r % 3 == 0 {
+                    sim.delete_volume(&v.id).await.unwrap();
+                    ops += 1;
+                } else {
+                    kept.insert(v.id, model);
+                }
+            }
+            (kept, ops)
+        }));
+    }
+    let mut total_ops = 0;
+    let mut all = HashMap::new();
+    for h in handles {
+        let (kept, ops) = h.await.unwrap();
+        total_ops += ops;
+        all.extend(kept);
+    }
+    assert!(total_ops >= 4000, "only {total_ops} operations");
+
+    let listed: Vec<_> = sim
+        .list_all_volumes(ListVolumes::new())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), all.len());
+    for (id, model) in &all {
+        let mut got = vec![0u8; model.len()];
+        sim.read_at(id, 0, &mut got).await.unwrap();
+        assert!(
+            got == *model,
+            "volume {id} does not hold what its writer wrote"
+        );
+    }
+    let usage = sim.usage();
+    assert!(usage.snapshots.is_empty());
+    assert_eq!(usage.volumes.len(), all.len());
+    for (_, u) in &usage.volumes {
+        assert_eq!(u.shared, 0, "nothing is shared once the snapshots are gone");
+        assert_eq!(u.unique, u.referenced);
+    }
+    let referenced: u64 = usage.volumes.iter().map(|(_, u)| u.referenced).sum();
+    assert_eq!(usage.allocated_bytes, referenced);
+    assert_eq!(sim.quota_usage().volumes, all.len() as u64);
+}
