@@ -733,6 +733,25 @@ impl Control {
         )
     }
 
+    /// Every one of `tenant`'s volumes, oldest first (for fakes that filter
+    /// and page in their provider's own way).
+    pub fn all_volumes(&self, tenant: &str) -> Vec<Volume> {
+        self.volumes
+            .values()
+            .filter(|r| r.tenant == tenant)
+            .map(|r| r.volume.clone())
+            .collect()
+    }
+
+    /// Every one of `tenant`'s instances, oldest first.
+    pub fn all_instances(&self, tenant: &str) -> Vec<Instance> {
+        self.instances
+            .values()
+            .filter(|r| r.tenant == tenant)
+            .map(|r| r.instance.clone())
+            .collect()
+    }
+
     /// One volume.
     pub fn get_volume(&self, tenant: &str, id: &VolumeId) -> Result<Volume> {
         self.volume_rec(tenant, id).map(|r| r.volume.clone())
