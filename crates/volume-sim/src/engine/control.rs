@@ -30,6 +30,13 @@ type Result<T, E = Error> = std::result::Result<T, E>;
 /// volumes does not contend on the control plane's lock.
 pub(crate) type SharedImage = Arc<Mutex<Image>>;
 
+/// Every image a tenant holds, labelled: volumes, snapshots, backups.
+pub(crate) type TenantImages = (
+    Vec<(VolumeId, Image)>,
+    Vec<(SnapshotId, Image)>,
+    Vec<(BackupId, Image)>,
+);
+
 /// Per-tenant limits. `None` is unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -543,14 +550,7 @@ impl Control {
     }
 
     /// Every image `tenant` holds, labelled, for accounting.
-    pub(crate) fn images(
-        &self,
-        tenant: &str,
-    ) -> (
-        Vec<(VolumeId, Image)>,
-        Vec<(SnapshotId, Image)>,
-        Vec<(BackupId, Image)>,
-    ) {
+    pub(crate) fn images(&self, tenant: &str) -> TenantImages {
         let v = self
             .volumes
             .values()
