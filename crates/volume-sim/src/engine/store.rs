@@ -68,7 +68,7 @@ type Chunk = Arc<Vec<u8>>;
 #[derive(Clone)]
 enum Node {
     /// Level > 0: pointers to the 64 sub-trees below.
-    Inner([Option<Arc<Node>>; FANOUT]),
+    Inner([Option<Arc<Self>>; FANOUT]),
     /// Level 0: pointers to 64 consecutive chunks.
     Leaf([Option<Chunk>; FANOUT]),
 }
@@ -792,7 +792,7 @@ mod tests {
         image.resize(32 * TIB);
         let snap = image.clone();
         assert_eq!(image.allocated_bytes(), 0);
-        assert_eq!(image.root.as_ref().map(|_| ()), None);
+        assert!(image.root.is_none());
         assert_eq!(usage(&[&image, &snap]).allocated, 0);
 
         // One write allocates one chunk; discarding the whole 32 TiB frees it
