@@ -28,7 +28,7 @@
 //!
 //! # Feature flags
 //!
-//! - `conformance`: the conformance battery ([`conformance`]) and its macro.
+//! - `conformance`: the conformance battery (module `conformance`) and its macro.
 //! - `native-tls`: use the platform's TLS library instead of rustls.
 
 pub mod capability;

@@ -1,0 +1,754 @@
+//! The transport: one configured HTTP client per provider client.
+//!
+//! A [`Transport`] turns a [`Request`] into an HTTP exchange and the answer
+//! into a [`Response`] or an [`Error`], so that provider crates only say
+//! *what* to send and how their error bodies read. It owns what every
+//! provider needs to get the same way: URL building (one encoded segment per
+//! id), authentication ([`Authenticate`]), retries ([`retry_delay`]), time-outs,
+//! the `User-Agent`, a tracing span per request, redaction of secrets, and
+//! turning a non-2xx answer into an [`Error`] through the provider's mapper.
+//!
+//! # Testing with a paused clock
+//!
+//! With `#[tokio::test(start_paused = true)]`, tokio moves its clock to the
+//! next timer whenever the runtime is idle, and waiting for a socket counts
+//! as idle. A request time-out, or the connection pool's idle timer, would
+//! then fire while a (real, local) mock server is still answering. Build the
+//! transport for such tests with [`TransportBuilder::for_paused_clock`]: no
+//! request time-out and no pool timer, so only the sleeps between retries
+//! move the clock.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, USER_AGENT};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::field::{debug, Empty};
+use tracing::Instrument;
+use url::Url;
+
+use super::auth::{AuthHeaders, AuthRequest, Authenticate};
+use super::path::{build_url, check_base_url};
+use super::redact_url;
+use super::request::{decode_json, Request, Response};
+use super::retry::{parse_retry_after, retry_delay, RetryConfig};
+use crate::error::{ApiError, Error, ResourceKind, Result};
+
+/// The `User-Agent` every request carries, before the optional suffix.
+pub const USER_AGENT_PREFIX: &str = concat!("volume-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Headers that carry a provider's request id, in the order they are looked at.
+pub const REQUEST_ID_HEADERS: &[&str] = &[
+    "x-request-id",
+    "x-openstack-request-id",
+    "x-compute-request-id",
+    "request-id",
+    "x-amzn-requestid",
+];
+
+/// The longest provider message kept by the default mapper, in bytes.
+const MAX_MESSAGE: usize = 4096;
+
+/// Turns a provider's non-2xx answer into an [`Error`]; see [`ErrorContext`].
+pub type ErrorMapper = Arc<dyn Fn(&ErrorContext<'_>) -> Error + Send + Sync>;
+
+/// Everything an [`ErrorMapper`] may look at to map a non-2xx answer.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ErrorContext<'a> {
+    /// The provider, as given to [`Transport::builder`].
+    pub provider: &'static str,
+    /// The request's method.
+    pub method: Method,
+    /// The request's path, percent-encoded (no query: it may hold secrets).
+    pub path: &'a str,
+    /// The answer's status.
+    pub status: StatusCode,
+    /// The answer's headers.
+    pub headers: &'a HeaderMap,
+    /// The answer's body.
+    pub body: &'a [u8],
+    /// The answer's `Retry-After`, as a delay.
+    pub retry_after: Option<Duration>,
+    /// The provider's request id, from the first of [`REQUEST_ID_HEADERS`] present.
+    pub request_id: Option<&'a str>,
+    /// What the request was about ([`Request::about`]).
+    pub kind: ResourceKind,
+    /// The id it was about (empty when not said).
+    pub id: &'a str,
+    /// Whether the request was idempotent.
+    pub idempotent: bool,
+}
+
+impl fmt::Debug for ErrorContext<'_> {
+    // Header values and the body are left out: they are the provider's, and
+    // may echo what was sent.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorContext")
+            .field("provider", &self.provider)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_len", &self.body.len())
+            .field("retry_after", &self.retry_after)
+            .field("request_id", &self.request_id)
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("idempotent", &self.idempotent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> ErrorContext<'a> {
+    /// A context for `status`, `headers` and `body`, about nothing in
+    /// particular (for unit tests of a mapper).
+    pub fn new(
+        provider: &'static str,
+        status: StatusCode,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> Self {
+        Self {
+            provider,
+            method: Method::GET,
+            path: "/",
+            status,
+            headers,
+            body,
+            retry_after: parse_retry_after(headers),
+            request_id: REQUEST_ID_HEADERS
+                .iter()
+                .find_map(|name| headers.get(*name)?.to_str().ok())
+                .map(str::trim)
+                .filter(|id| !id.is_empty()),
+            kind: ResourceKind::Other,
+            id: "",
+            idempotent: true,
+        }
+    }
+
+    /// Says what the request was about.
+    pub fn with_about(mut self, kind: ResourceKind, id: &'a str) -> Self {
+        self.kind = kind;
+        self.id = id;
+        self
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn body_text(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.body)
+    }
+
+    /// An [`ApiError`] with provider, status and request id filled in.
+    pub fn api_error(&self, message: impl Into<String>) -> ApiError {
+        let api = ApiError::new(self.provider, self.status.as_u16(), message);
+        match self.request_id {
+            Some(id) => api.with_request_id(id),
+            None => api,
+        }
+    }
+
+    /// What the default mapper makes of the answer: [`Error::from_status`]
+    /// with the body text (trimmed, at most 4 KiB) as the message, or the
+    /// status's reason phrase when the body is empty.
+    pub fn default_error(&self) -> Error {
+        let text = self.body_text();
+        let mut message = text.trim().to_owned();
+        if message.len() > MAX_MESSAGE {
+            let mut end = MAX_MESSAGE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str("...");
+        }
+        if message.is_empty() {
+            message = self
+                .status
+                .canonical_reason()
+                .unwrap_or("no message")
+                .to_owned();
+        }
+        Error::from_status(
+            self.api_error(message),
+            self.kind,
+            self.id,
+            self.retry_after,
+        )
+    }
+}
+
+/// The mapper used when a provider gives none: [`ErrorContext::default_error`].
+pub fn default_error_mapper(context: &ErrorContext<'_>) -> Error {
+    context.default_error()
+}
+
+/// What the transport adds to a mapped error: a 429 carries its
+/// `Retry-After`, and a non-idempotent request answered by a 5xx or 408 is
+/// marked "outcome unknown".
+fn finish_error(error: Error, context: &ErrorContext<'_>) -> Error {
+    let mut error = match error {
+        Error::RateLimited {
+            retry_after: None,
+            api,
+        } => Error::RateLimited {
+            retry_after: context.retry_after,
+            api,
+        },
+        Error::Api(api) if api.status == 429 => Error::RateLimited {
+            retry_after: context.retry_after,
+            api: Some(api),
+        },
+        other => other,
+    };
+    let status = context.status.as_u16();
+    if !context.idempotent && (status >= 500 || status == 408) {
+        if let Some(api) = error.api_mut() {
+            api.outcome_unknown = true;
+        }
+    }
+    error
+}
+
+/// A reqwest failure as an [`Error::Transport`], with the URL stripped of
+/// secrets and the outcome said.
+fn transport_error(error: reqwest::Error, method: &Method, url: &Url, idempotent: bool) -> Error {
+    let error = error.without_url();
+    let timed_out = error.is_timeout();
+    // A connect error means nothing was sent; anything else may have arrived.
+    let sent = timed_out || !error.is_connect();
+    let mut message = format!("{method} {}: {error}", redact_url(url));
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::Transport {
+        message,
+        outcome_unknown: sent && !idempotent,
+        timed_out,
+        source: Some(Box::new(error)),
+    }
+}
+
+struct Inner {
+    provider: &'static str,
+    base_url: Url,
+    client: reqwest::Client,
+    auth: Option<Arc<dyn Authenticate>>,
+    retry: RetryConfig,
+    timeout: Option<Duration>,
+    headers: HeaderMap,
+    error_mapper: ErrorMapper,
+}
+
+/// The HTTP client a provider crate sends every request through.
+///
+/// Cheap to clone: clones share one connection pool, authenticator and
+/// configuration.
+///
+/// ```no_run
+/// use volume_core::http::{BearerToken, Request, RetryConfig, Secret, Transport};
+/// use volume_core::ResourceKind;
+///
+/// # async fn demo() -> volume_core::Result<()> {
+/// let transport = Transport::builder("linode", url::Url::parse("https://api.linode.com/v4/").unwrap())
+///     .auth(BearerToken::new(Secret::new("token"))?)
+///     .retry(RetryConfig::default().with_max_retries(5))
+///     .user_agent_suffix("my-tool/1.0")
+///     .build()?;
+/// let id = "1234";
+/// let volume: serde_json::Value = transport
+///     .send_json(Request::get(["volumes", id]).about(ResourceKind::Volume, id))
+///     .await?;
+/// # let _ = volume; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("provider", &self.inner.provider)
+            .field("base_url", &redact_url(&self.inner.base_url))
+            .field("auth", &self.inner.auth)
+            .field("retry", &self.inner.retry)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// Starts configuring a transport for `provider` (e.g. `"linode"`, used in
+    /// errors and traces) at `base_url` (request paths are appended to it).
+    pub fn builder(provider: &'static str, base_url: Url) -> TransportBuilder {
+        TransportBuilder {
+            provider,
+            base_url,
+            auth: None,
+            retry: RetryConfig::default(),
+            timeout: Some(DEFAULT_TIMEOUT),
+            user_agent_suffix: None,
+            error_mapper: None,
+            client: None,
+            headers: Vec::new(),
+            paused_clock: false,
+        }
+    }
+
+    /// The provider name.
+    pub fn provider(&self) -> &'static str {
+        self.inner.provider
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The retry configuration.
+    pub fn retry_config(&self) -> &RetryConfig {
+        &self.inner.retry
+    }
+
+    /// The URL `request` is sent to.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a path segment that cannot be sent as one
+    /// (empty, `.` or `..`).
+    pub fn url_for(&self, request: &Request) -> Result<Url> {
+        build_url(
+            &self.inner.base_url,
+            request.segments(),
+            request.has_trailing_slash(),
+            request.query_pairs(),
+        )
+    }
+
+    /// Sends `request`, retrying as configured, and returns the 2xx answer.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidInput`] for a mistake in the request, before anything is sent;
+    /// - the provider's error mapped by the [`ErrorMapper`] for a non-2xx answer
+    ///   (outcome unknown for a non-idempotent request answered 5xx or 408);
+    /// - [`Error::Transport`] when no answer came (outcome unknown when a
+    ///   non-idempotent request may have been sent).
+    pub async fn send(&self, request: Request) -> Result<Response> {
+        request.check()?;
+        let url = self.url_for(&request)?;
+        let span = tracing::debug_span!(
+            "http_request",
+            provider = self.inner.provider,
+            method = %request.method(),
+            path = %url.path(),
+            status = Empty,
+            attempt = Empty,
+            elapsed = Empty,
+        );
+        self.run(request, url).instrument(span).await
+    }
+
+    /// Sends `request` and decodes the 2xx answer's body as JSON.
+    ///
+    /// # Errors
+    /// As [`Transport::send`], and [`Error::Decode`] (with line and column)
+    /// when the body does not fit `T`.
+    pub async fn send_json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
+        let method = request.method().clone();
+        let path = self
+            .url_for(&request)
+            .map(|url| url.path().to_owned())
+            .unwrap_or_default();
+        let response = self.send(request).await?;
+        decode_json(self.inner.provider, &response.body).map_err(|e| match e {
+            Error::Decode { message, source } => Error::Decode {
+                message: format!("answer to {method} {path}: {message}"),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    async fn run(&self, request: Request, url: Url) -> Result<Response> {
+        let inner = &*self.inner;
+        let span = tracing::Span::current();
+        let method = request.method().clone();
+        let idempotent = request.is_idempotent();
+        let (kind, id) = request.subject();
+        let timeout = request.timeout_override().or(inner.timeout);
+        let body: Option<Bytes> = request.body_shared().cloned();
+        let mut headers = inner.headers.clone();
+        headers.extend(request.headers().clone());
+
+        let start = Instant::now();
+        let mut backoff = inner.retry.new_backoff();
+        // `attempt` counts towards `max_retries`; `sent` also counts the one
+        // replay after a renewed credential.
+        let mut attempt: u32 = 0;
+        let mut sent: u32 = 0;
+        let mut replayed_after_401 = false;
+        loop {
+            attempt += 1;
+            sent += 1;
+            span.record("attempt", sent);
+            let auth_headers = match &inner.auth {
+                Some(auth) => {
+                    let body_bytes = body.as_deref().unwrap_or_default();
+                    auth.authenticate(&AuthRequest::new(&method, &url, &headers, body_bytes))
+                        .await?
+                }
+                None => AuthHeaders::new(),
+            };
+            // The authenticator's headers replace any of the same name.
+            let mut all_headers = headers.clone();
+            for (name, _) in auth_headers.iter() {
+                all_headers.remove(name);
+            }
+            for (name, value) in auth_headers.iter() {
+                all_headers.append(name.clone(), value.clone());
+            }
+            let mut builder = inner
+                .client
+                .request(method.clone(), url.clone())
+                .headers(all_headers);
+            if let Some(body) = &body {
+                builder = builder.body(body.clone());
+            }
+            if let Some(timeout) = timeout {
+                builder = builder.timeout(timeout);
+            }
+            tracing::trace!(attempt = sent, "sending");
+            let outcome = async {
+                let mut response = builder.send().await?;
+                let status = response.status();
+                let response_headers = std::mem::take(response.headers_mut());
+                let bytes = response.bytes().await?;
+                Ok::<_, reqwest::Error>((status, response_headers, bytes))
+            }
+            .await;
+
+            let error = match outcome {
+                Ok((status, response_headers, bytes)) => {
+                    span.record("status", status.as_u16());
+                    if status.is_success() {
+                        span.record("elapsed", debug(start.elapsed()));
+                        tracing::debug!("done");
+                        return Ok(Response::new(
+                            inner.provider,
+                            status,
+                            response_headers,
+                            bytes,
+                        ));
+                    }
+                    if status == StatusCode::UNAUTHORIZED && !replayed_after_401 {
+                        if let Some(auth) = &inner.auth {
+                            if auth.refresh(&auth_headers).await? {
+                                tracing::debug!("credential renewed after 401; sending again");
+                                replayed_after_401 = true;
+                                attempt -= 1;
+                                continue;
+                            }
+                        }
+                    }
+                    let mut context =
+                        ErrorContext::new(inner.provider, status, &response_headers, &bytes)
+                            .with_about(kind, id);
+                    context.method = method.clone();
+                    context.path = url.path();
+                    context.idempotent = idempotent;
+                    finish_error((inner.error_mapper)(&context), &context)
+                }
+                Err(e) => transport_error(e, &method, &url, idempotent),
+            };
+
+            match retry_delay(
+                &error,
+                idempotent,
+                attempt,
+                start.elapsed(),
+                &inner.retry,
+                &mut backoff,
+            ) {
+                Some(delay) => {
+                    tracing::info!(attempt = sent, ?delay, error = %error, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    span.record("elapsed", debug(start.elapsed()));
+                    tracing::debug!(error = %error, "failed");
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// The per-attempt time-out unless configured otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Configures a [`Transport`]; made by [`Transport::builder`].
+pub struct TransportBuilder {
+    provider: &'static str,
+    base_url: Url,
+    auth: Option<Arc<dyn Authenticate>>,
+    retry: RetryConfig,
+    timeout: Option<Duration>,
+    user_agent_suffix: Option<String>,
+    error_mapper: Option<ErrorMapper>,
+    client: Option<reqwest::Client>,
+    headers: Vec<(String, String)>,
+    paused_clock: bool,
+}
+
+impl fmt::Debug for TransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportBuilder")
+            .field("provider", &self.provider)
+            .field("base_url", &redact_url(&self.base_url))
+            .field("auth", &self.auth)
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl TransportBuilder {
+    /// How requests are authenticated (none by default).
+    pub fn auth(mut self, auth: impl Authenticate + 'static) -> Self {
+        self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// How failed requests are retried ([`RetryConfig::default`] by default).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The time-out of each attempt, from sending to the end of the body
+    /// (60 s by default; [`Request::timeout`] overrides it per request).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// No time-out for attempts (a request may then wait forever).
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// Appended to the `User-Agent` after a space: `volume-rs/<version> <suffix>`.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// How non-2xx answers become errors ([`default_error_mapper`] by default).
+    pub fn error_mapper<F>(mut self, mapper: F) -> Self
+    where
+        F: Fn(&ErrorContext<'_>) -> Error + Send + Sync + 'static,
+    {
+        self.error_mapper = Some(Arc::new(mapper));
+        self
+    }
+
+    /// Uses `client` (and its connection pool) instead of a new one. Its own
+    /// settings apply: configure it not to follow redirects, as the default
+    /// client does, so that credentials are never sent to another host.
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// A header sent with every request (a request's own header of the same
+    /// name wins).
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Settings for tests under `#[tokio::test(start_paused = true)]`: no
+    /// request time-out, and (for the client built here) no connection-pool
+    /// timer, so that tokio's auto-advancing clock cannot fire either while
+    /// a local mock server is answering. See the [module docs](self).
+    pub fn for_paused_clock(mut self) -> Self {
+        self.timeout = None;
+        self.paused_clock = true;
+        self
+    }
+
+    /// Checks the configuration and makes the transport.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a base URL that is not http(s), has no
+    /// host, or has credentials, a query or a fragment; for a user-agent
+    /// suffix or default header that is not valid HTTP. [`Error::Transport`]
+    /// when the HTTP client cannot be made (no TLS backend).
+    pub fn build(self) -> Result<Transport> {
+        check_base_url(&self.base_url)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let user_agent = match &self.user_agent_suffix {
+            Some(suffix) if !suffix.trim().is_empty() => {
+                format!("{USER_AGENT_PREFIX} {}", suffix.trim())
+            }
+            _ => USER_AGENT_PREFIX.to_owned(),
+        };
+        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| {
+            Error::invalid_input("user_agent_suffix", "is not a valid HTTP header value")
+        })?;
+        headers.insert(USER_AGENT, user_agent);
+        for (name, value) in &self.headers {
+            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::invalid_input("header name", format!("{name:?} is not a valid one"))
+            })?;
+            let header_value = HeaderValue::from_str(value).map_err(|_| {
+                Error::invalid_input(
+                    format!("header {header_name}"),
+                    "the value is not a valid HTTP header value",
+                )
+            })?;
+            headers.insert(header_name, header_value);
+        }
+        let client = match self.client {
+            Some(client) => client,
+            None => {
+                let mut builder =
+                    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+                if self.paused_clock {
+                    builder = builder.pool_idle_timeout(None);
+                }
+                builder.build().map_err(|e| Error::Transport {
+                    message: format!("could not make the HTTP client: {e}"),
+                    outcome_unknown: false,
+                    timed_out: false,
+                    source: Some(Box::new(e)),
+                })?
+            }
+        };
+        Ok(Transport {
+            inner: Arc::new(Inner {
+                provider: self.provider,
+                base_url: self.base_url,
+                client,
+                auth: self.auth,
+                retry: self.retry,
+                timeout: self.timeout,
+                headers,
+                error_mapper: self
+                    .error_mapper
+                    .unwrap_or_else(|| Arc::new(default_error_mapper)),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> ErrorContext<'a> {
+        ErrorContext::new("p", StatusCode::from_u16(status).unwrap(), headers, body)
+    }
+
+    #[test]
+    fn the_default_mapper_keeps_message_and_request_id() {
+        let mut h = HeaderMap::new();
+        h.insert("x-openstack-request-id", "req-1".parse().unwrap());
+        let e =
+            default_error_mapper(&ctx(404, &h, b" gone \n").with_about(ResourceKind::Volume, "v1"));
+        match &e {
+            Error::NotFound { kind, id, api } => {
+                assert_eq!(*kind, ResourceKind::Volume);
+                assert_eq!(id, "v1");
+                let api = api.as_deref().unwrap();
+                assert_eq!(api.message, "gone");
+                assert_eq!(api.request_id.as_deref(), Some("req-1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = default_error_mapper(&ctx(502, &h, b""));
+        assert_eq!(e.api().unwrap().message, "Bad Gateway");
+        let long = "é".repeat(5000);
+        let e = default_error_mapper(&ctx(500, &h, long.as_bytes()));
+        assert!(e.api().unwrap().message.len() <= MAX_MESSAGE + 3);
+        let e = default_error_mapper(&ctx(500, &h, &[0xff, 0xfe, b'x']));
+        assert!(e.api().unwrap().message.ends_with('x'));
+    }
+
+    #[test]
+    fn finishing_marks_outcome_and_retry_after() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "3".parse().unwrap());
+        let c = ctx(429, &h, b"slow down");
+        // A mapper that forgot the variant: the transport makes it RateLimited.
+        let e = finish_error(Error::Api(Box::new(c.api_error("x"))), &c);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        let e = finish_error(
+            Error::RateLimited {
+                retry_after: None,
+                api: None,
+            },
+            &c,
+        );
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+
+        let mut c = ctx(503, &h, b"busy");
+        c.idempotent = false;
+        let e = finish_error(c.default_error(), &c);
+        assert!(e.outcome_unknown());
+        c.idempotent = true;
+        let e = finish_error(c.default_error(), &c);
+        assert!(!e.outcome_unknown());
+        let mut c = ctx(400, &h, b"bad");
+        c.idempotent = false;
+        assert!(!finish_error(c.default_error(), &c).outcome_unknown());
+    }
+
+    #[test]
+    fn builder_checks_its_input() {
+        let base = Url::parse("https://h/").unwrap();
+        assert!(Transport::builder("p", base.clone()).build().is_ok());
+        let e = Transport::builder("p", base.clone())
+            .user_agent_suffix("a\nb")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }));
+        let e = Transport::builder("p", base.clone())
+            .default_header("X-A", "a\rb")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }));
+        let e = Transport::builder("p", Url::parse("https://u:pw@h/").unwrap())
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }));
+    }
+
+    #[test]
+    fn send_futures_are_send() {
+        fn is_send<T: Send>(_: &T) {}
+        let t = Transport::builder("p", Url::parse("https://h/").unwrap())
+            .build()
+            .unwrap();
+        is_send(&t.send(Request::get(["a"])));
+        is_send(&t.send_json::<serde_json::Value>(Request::get(["a"])));
+        fn is_sync_send<T: Send + Sync + Clone + fmt::Debug>() {}
+        is_sync_send::<Transport>();
+    }
+}
