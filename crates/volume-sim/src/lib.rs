@@ -42,11 +42,21 @@
 //! ([`Sim::advance`], [`Sim::step`], [`Sim::run_until_quiet`]). Faults are
 //! scripted with [`FaultRule`](engine::FaultRule) and recorded ([`Sim::injected`]).
 //!
+//! # Fakes
+//!
+//! [`fake`] serves each provider's wire protocol from the engine (Linode so
+//! far), mounted on a wiremock server for tests; [`serve`] and the
+//! `volume-sim` binary put every fake on one TCP port for other tools.
+//!
 //! # Feature flags
 //!
-//! None.
+//! - `server` (default): the `volume-sim` binary (adds clap and tokio's
+//!   signal handling). The library, fakes and [`serve`] included, does not
+//!   need it.
 
 pub mod engine;
+pub mod fake;
+pub mod serve;
 mod sim;
 
 pub use sim::{Sim, SimBuilder, DEFAULT_TENANT};

@@ -85,7 +85,9 @@ impl<'a> Cx<'a> {
     /// A context for `case` against `storage`, with a fresh random prefix.
     pub(crate) fn new(storage: &'a dyn BlockStorage, case: &'static str) -> Self {
         let mut rng = StdRng::from_os_rng();
-        let prefix = format!("conf-{:08x}-", rng.next_u32());
+        // Short enough that prefix + the longest name a case uses (20
+        // characters) fits Linode's 32-character label limit.
+        let prefix = format!("conf{:06x}-", rng.next_u32() & 0xff_ffff);
         Self {
             storage,
             caps: storage.capabilities(),

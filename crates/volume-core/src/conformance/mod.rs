@@ -10,7 +10,7 @@
 //!   (the case checks that, then skips the rest); sizes come from
 //!   `min_size`, never a fixed number;
 //! - only touch what they create: every name starts with a random prefix
-//!   (`conf-<8 hex>-`), listings are checked for those resources only, and
+//!   (`conf<6 hex>-`), listings are checked for those resources only, and
 //!   whatever a case created is deleted when it ends, whether it passed or
 //!   not (attached volumes are detached first);
 //! - wait with [`BlockStorageExt`](crate::BlockStorageExt)'s waiters (polls

@@ -296,6 +296,11 @@ impl Control {
         &self.policy
     }
 
+    /// The volume types (the first is the default).
+    pub fn volume_types(&self) -> &[&'static str] {
+        self.policy.volume_types
+    }
+
     /// The regions.
     pub fn regions(&self) -> &[RegionId] {
         &self.regions
@@ -767,11 +772,16 @@ impl Control {
         self.ensure_tenant(tenant);
         self.check_name(&req.name)?;
         self.check_unique_name(tenant, &req.name, None)?;
-        if let Some(t) = &req.volume_type {
-            if t.is_empty() {
-                return Err(Error::invalid_input("volume_type", "must not be empty"));
+        let volume_type = match &req.volume_type {
+            Some(t) if self.policy.volume_types.contains(&t.as_str()) => Some(t.clone()),
+            Some(t) => {
+                return Err(Error::invalid_input(
+                    "volume_type",
+                    format!("{t:?} is not one of {:?}", self.policy.volume_types),
+                ))
             }
-        }
+            None => self.policy.volume_types.first().map(|t| (*t).to_owned()),
+        };
         // The instance to attach to decides the region when none is given.
         let instance = match &req.attach_to {
             Some(i) => Some(self.instance(tenant, i)?),
@@ -890,7 +900,7 @@ impl Control {
         let mut volume = Volume::new(id, req.name.clone(), size, region, VolumeState::Creating);
         volume.labels = req.labels.clone();
         volume.source = req.source.clone();
-        volume.volume_type = req.volume_type.clone();
+        volume.volume_type = volume_type;
         volume.created_at = Some(self.clock.system_time(self.clock.now()));
         let after = if let Some(i) = &instance {
             volume.attachments.push(Attachment::new(i.id.clone()));

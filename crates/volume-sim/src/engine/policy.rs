@@ -115,6 +115,9 @@ pub struct Policy {
     pub incremental_backups: bool,
     /// Labels are kept.
     pub labels: bool,
+    /// The volume types; the first is the default. Empty: the provider has
+    /// no types and a create that names one is refused.
+    pub volume_types: &'static [&'static str],
     /// How ids look.
     pub id_style: IdStyle,
     /// How long transitions take.
@@ -161,6 +164,7 @@ impl Default for Policy {
             backups: true,
             incremental_backups: true,
             labels: true,
+            volume_types: &["standard", "ssd"],
             id_style: IdStyle::Prefixed,
             delays: Delays::default(),
             default_page_size: 50,

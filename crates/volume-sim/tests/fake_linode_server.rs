@@ -1,0 +1,262 @@
+//! The fakes on a real port: `serve::Server` (wall clock, many clients at
+//! once, a JSON 404 off the fakes' paths) and the `volume-sim` binary
+//! (prints its base URLs, stops cleanly with status 0 on SIGINT).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use volume_sim::fake::linode::DEFAULT_TOKEN;
+use volume_sim::serve::{ServeConfig, Server};
+
+async fn start(config: ServeConfig) -> (Server, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = Server::start(listener, &config).await;
+    let dialects = server.dialects();
+    assert_eq!(dialects.len(), 1);
+    assert_eq!(dialects[0].name, "linode");
+    assert_eq!(
+        dialects[0].base_url,
+        format!("http://{}/v4", server.address())
+    );
+    let base = dialects[0].base_url.clone();
+    (server, base)
+}
+
+/// Polls (on the wall clock: the server's clock is the wall clock) until
+/// the volume is active.
+async fn wait_active(client: &reqwest::Client, base: &str, token: &str, id: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v: Value = client
+            .get(format!("{base}/volumes/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["status"] == "active" {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "still {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_on_the_wall_clock_for_many_clients() {
+    let (server, base) = start(ServeConfig::default().with_time_scale(40.0)).await;
+    let client = reqwest::Client::new();
+
+    // Off the fakes' paths: a JSON 404.
+    let resp = client
+        .get(format!("{}/nowhere", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+
+    // Created `creating`, `active` a moment later without anyone stepping.
+    let v: Value = client
+        .post(format!("{base}/volumes"))
+        .bearer_auth(DEFAULT_TOKEN)
+        .json(&json!({"label": "wall-clock", "region": "us-east"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "creating");
+    let id = v["id"].as_u64().unwrap();
+    wait_active(&client, &base, DEFAULT_TOKEN, id).await;
+
+    // 32 clients at once, each with a lifecycle of its own.
+    let tasks: Vec<_> = (0..32)
+        .map(|n| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                let v: Value = client
+                    .post(format!("{base}/volumes"))
+                    .bearer_auth(DEFAULT_TOKEN)
+                    .json(&json!({"label": format!("many-{n}"), "region": "eu-west", "tags": [format!("t{n}")]}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let id = v["id"].as_u64().expect("an id");
+                let mine: Value = client
+                    .get(format!("{base}/volumes"))
+                    .bearer_auth(DEFAULT_TOKEN)
+                    .header("X-Filter", json!({"tags": format!("t{n}")}).to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(mine["results"], 1);
+                wait_active(&client, &base, DEFAULT_TOKEN, id).await;
+                let resp = client
+                    .delete(format!("{base}/volumes/{id}"))
+                    .bearer_auth(DEFAULT_TOKEN)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 200);
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all: Value = client
+        .get(format!("{base}/volumes"))
+        .bearer_auth(DEFAULT_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["results"], 1);
+    // The engine is reachable for inspection.
+    assert_eq!(
+        server
+            .linode()
+            .engine()
+            .with(|c| c.all_volumes("default").len()),
+        1
+    );
+}
+
+#[tokio::test]
+async fn serve_takes_the_configured_token_and_rate_limit() {
+    let config = ServeConfig::default()
+        .with_linode_token("my-token")
+        .with_linode_rate_limit(Some(2));
+    let (server, base) = start(config).await;
+    assert_eq!(server.dialects()[0].credentials, "token: my-token");
+    let client = reqwest::Client::new();
+    let get = |token: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            client
+                .get(format!("{base}/volumes"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(get(DEFAULT_TOKEN).await.status(), 401);
+    assert_eq!(get("my-token").await.status(), 200);
+    assert_eq!(get("my-token").await.status(), 200);
+    let limited = get("my-token").await;
+    assert_eq!(limited.status(), 429);
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+#[cfg(all(unix, feature = "server"))]
+mod binary {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+
+    use super::*;
+
+    fn spawn(args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_volume-sim"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the volume-sim binary starts")
+    }
+
+    fn interrupt(child: &Child) {
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    async fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "volume-sim did not stop");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn prints_its_base_url_serves_and_exits_0_on_ctrl_c() {
+        let mut child = spawn(&["--listen", "127.0.0.1:0", "--time-scale", "40"]);
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // `linode   http://127.0.0.1:PORT/v4   token: ...`
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[0], "linode", "{line}");
+        assert!(fields[1].starts_with("http://127.0.0.1:"), "{line}");
+        assert!(fields[1].ends_with("/v4"), "{line}");
+        assert_eq!(&fields[2..], ["token:", DEFAULT_TOKEN], "{line}");
+        let base = fields[1].to_owned();
+
+        let client = reqwest::Client::new();
+        let regions: Value = client
+            .get(format!("{base}/regions"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(regions["results"], 4);
+        let v: Value = client
+            .post(format!("{base}/volumes"))
+            .bearer_auth(DEFAULT_TOKEN)
+            .json(&json!({"label": "from-cli", "region": "us-ord"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "creating");
+        wait_active(&client, &base, DEFAULT_TOKEN, v["id"].as_u64().unwrap()).await;
+
+        interrupt(&child);
+        let status = wait_exit(&mut child).await;
+        assert!(status.success(), "{status:?}");
+    }
+
+    #[tokio::test]
+    async fn warns_when_not_on_loopback_and_refuses_bad_flags() {
+        let mut child = spawn(&["--listen", "0.0.0.0:0"]);
+        let mut line = String::new();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        stderr.read_line(&mut line).unwrap();
+        assert!(line.contains("warning"), "{line}");
+        interrupt(&child);
+        assert!(wait_exit(&mut child).await.success());
+        drop(stderr);
+
+        let mut child = spawn(&["--time-scale", "-1"]);
+        let status = wait_exit(&mut child).await;
+        assert_eq!(status.code(), Some(2));
+    }
+}
