@@ -70,6 +70,9 @@ pub(crate) struct Home {
     pub(crate) elsewhere: Vec<Instance>,
 }
 
+/// The longest name the battery gives a resource (Linode's label limit).
+const MAX_NAME_LEN: usize = 32;
+
 /// The context of one case.
 pub(crate) struct Cx<'a> {
     pub(crate) storage: &'a dyn BlockStorage,
@@ -125,7 +128,14 @@ impl<'a> Cx<'a> {
 
     /// A name for a resource of this case.
     pub(crate) fn name(&self, what: &str) -> String {
-        format!("{}{what}", self.prefix)
+        let name = format!("{}{what}", self.prefix);
+        // The strictest provider (Linode) allows 32 characters: a longer
+        // name is a bug in the battery, not in the backend under test.
+        assert!(
+            name.len() <= MAX_NAME_LEN,
+            "conformance battery bug: the name {name:?} is longer than {MAX_NAME_LEN} characters"
+        );
+        name
     }
 
     /// The smallest size plus `plus` GiB, checked against the largest.

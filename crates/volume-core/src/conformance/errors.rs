@@ -257,7 +257,7 @@ pub async fn volume_ids_not_found(storage: &dyn BlockStorage) {
 }
 
 async fn volume_ids_not_found_in(cx: &Cx<'_>) {
-    let real = cx.volume("not-found-reference", 0).await;
+    let real = cx.volume("nf-ref", 0).await;
     let id: VolumeId = cx
         .unknown_id(Some(real.id.as_str()))
         .parse()
@@ -286,7 +286,7 @@ pub async fn snapshot_ids_not_found(storage: &dyn BlockStorage) {
 
 async fn snapshot_ids_not_found_in(cx: &Cx<'_>) {
     let like = if cx.caps.snapshots {
-        let v = cx.volume("snap-not-found-reference", 0).await;
+        let v = cx.volume("nf-snap-ref", 0).await;
         Some(cx.snapshot(&v, "reference").await.id.into_string())
     } else {
         None
@@ -304,7 +304,7 @@ pub async fn backup_ids_not_found(storage: &dyn BlockStorage) {
 }
 
 async fn backup_ids_not_found_in(cx: &Cx<'_>) {
-    let v = cx.volume("backup-not-found-reference", 1).await;
+    let v = cx.volume("nf-backup-ref", 1).await;
     let like = if cx.caps.backups {
         Some(cx.backup(&v, "reference", false).await.id.into_string())
     } else {

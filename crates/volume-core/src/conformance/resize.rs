@@ -217,10 +217,14 @@ pub async fn clone_through_create(storage: &dyn BlockStorage) {
 }
 
 async fn clone_through_create_in(cx: &Cx<'_>) {
-    let source = cx.volume("create-clone-source", 1).await;
+    let source = cx.volume("cc-source", 1).await;
     let req = cx
-        .volume_request("create-clone", source.size, Some(&source.region))
-        .with_source(VolumeSource::Volume(source.id.clone()));
+        .volume_request("cc-clone", source.size, Some(&source.region))
+        .with_source(VolumeSource::Volume(source.id.clone()))
+        // A clone takes its source's contents; some providers (Linode)
+        // cannot label it in the same request, and labels are not what
+        // this case is about.
+        .with_labels(Default::default());
     if !cx.caps.clone {
         let answer = cx.storage.create_volume(&req).await;
         if let Ok(v) = &answer {
@@ -236,8 +240,9 @@ async fn clone_through_create_in(cx: &Cx<'_>) {
 
     let unknown = cx.unknown_id(Some(source.id.as_str()));
     let req = cx
-        .volume_request("create-clone-of-nothing", source.size, Some(&source.region))
-        .with_source(VolumeSource::Volume(unknown.parse().expect("valid id")));
+        .volume_request("cc-of-nothing", source.size, Some(&source.region))
+        .with_source(VolumeSource::Volume(unknown.parse().expect("valid id")))
+        .with_labels(Default::default());
     let answer = cx.storage.create_volume(&req).await;
     if let Ok(v) = &answer {
         cx.track_volume(&v.id);

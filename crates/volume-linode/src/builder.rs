@@ -1,0 +1,289 @@
+//! [`LinodeBuilder`]: configures and makes a [`Linode`] client.
+
+use std::fmt;
+use std::time::Duration;
+
+use volume_core::http::{redact_url, BearerToken, RetryConfig, Secret, Transport, Url};
+use volume_core::{Error, Result};
+
+use crate::client::Client;
+use crate::error::{map_error, PROVIDER};
+use crate::Linode;
+
+/// The API root clients talk to unless told otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://api.linode.com/v4";
+
+/// The environment variable [`LinodeBuilder::from_env`] reads the token from.
+pub const TOKEN_ENV: &str = "LINODE_TOKEN";
+
+/// The environment variable [`LinodeBuilder::from_env`] reads the API root
+/// from, when it is set (a local fake, or `.../v4beta`).
+pub const API_URL_ENV: &str = "LINODE_API_URL";
+
+/// Configures a [`Linode`] client.
+///
+/// ```
+/// use std::time::Duration;
+/// use volume_core::http::RetryConfig;
+/// use volume_linode::LinodeBuilder;
+///
+/// let linode = LinodeBuilder::new()
+///     .with_token("03d084436a6c91fbafd5c4b20c82e5056a2e9ce1635920c30dc8d81dc7a6665c")
+///     .with_timeout(Duration::from_secs(30))
+///     .with_retry(RetryConfig::default().with_max_retries(5))
+///     .with_user_agent_suffix("my-tool/1.0")
+///     .build()?;
+/// assert_eq!(linode.to_string(), "Linode(api.linode.com)");
+/// // Neither the builder nor the client ever prints the token.
+/// assert!(!format!("{linode:?}").contains("03d0844"));
+/// # Ok::<(), volume_core::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct LinodeBuilder {
+    token: Option<Secret>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    retry: RetryConfig,
+    user_agent_suffix: Option<String>,
+    paused_clock: bool,
+}
+
+impl fmt::Debug for LinodeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let base_url = match &self.base_url {
+            Some(raw) => {
+                Url::parse(raw).map_or_else(|_| "<not a URL>".to_owned(), |u| redact_url(&u))
+            }
+            None => DEFAULT_BASE_URL.to_owned(),
+        };
+        f.debug_struct("LinodeBuilder")
+            .field("token", &self.token.as_ref().map(|_| "******"))
+            .field("base_url", &base_url)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LinodeBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LinodeBuilder {
+    /// A builder with no token, [`DEFAULT_BASE_URL`], the transport's
+    /// default time-out (60 s per attempt) and [`RetryConfig::default`].
+    pub fn new() -> Self {
+        Self {
+            token: None,
+            base_url: None,
+            timeout: None,
+            retry: RetryConfig::default(),
+            user_agent_suffix: None,
+            paused_clock: false,
+        }
+    }
+
+    /// A builder configured from the environment: the token from
+    /// `LINODE_TOKEN` and, when set, the API root from `LINODE_API_URL`.
+    /// Unset variables leave the defaults; [`build`](Self::build) then says
+    /// what is missing.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// [`from_env`](Self::from_env) with the variables read by `lookup`.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
+        let mut builder = Self::new();
+        if let Some(token) = lookup(TOKEN_ENV) {
+            builder.token = Some(Secret::new(token.to_string_lossy().into_owned()));
+        }
+        if let Some(url) = lookup(API_URL_ENV) {
+            builder.base_url = Some(url.to_string_lossy().into_owned());
+        }
+        builder
+    }
+
+    /// The API token (a personal access token or an OAuth access token),
+    /// sent as `Authorization: Bearer <token>`. Held as a [`Secret`]: it is
+    /// never printed.
+    pub fn with_token(mut self, token: impl Into<Secret>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The API root, [`DEFAULT_BASE_URL`] by default:
+    /// `https://api.linode.com/v4beta` for beta features, or a local fake.
+    /// Checked by [`build`](Self::build).
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The time-out of each attempt of a request (60 s by default).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How failed requests are retried: 429s always (after their
+    /// `Retry-After`), 5xx and transport failures only for requests that are
+    /// safe to repeat (never a create). [`RetryConfig::default`] by default;
+    /// [`RetryConfig::none`] turns retries off.
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Appended to the `User-Agent`: `volume-rs/<version> <suffix>`.
+    pub fn with_user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Settings for tests under `#[tokio::test(start_paused = true)]`: no
+    /// per-attempt time-out and no connection-pool timer, so that tokio's
+    /// auto-advancing clock moves only for the sleeps between retries (see
+    /// [`TransportBuilder::for_paused_clock`]). A later
+    /// [`with_timeout`](Self::with_timeout) still applies.
+    ///
+    /// [`TransportBuilder::for_paused_clock`]: volume_core::http::TransportBuilder::for_paused_clock
+    pub fn for_paused_clock(mut self) -> Self {
+        self.paused_clock = true;
+        self
+    }
+
+    /// Checks the configuration and makes the client.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when there is no token (or an empty one, as
+    /// from an empty `LINODE_TOKEN`), the token cannot be sent in a header,
+    /// the base URL is not an http(s) URL without credentials, query or
+    /// fragment, or the user-agent suffix is not a valid header value.
+    pub fn build(self) -> Result<Linode> {
+        let token = match self.token {
+            Some(token) if !token.expose().trim().is_empty() => token,
+            _ => {
+                return Err(Error::invalid_input(
+                    "token",
+                    format!("no Linode API token: set {TOKEN_ENV} or call with_token"),
+                ))
+            }
+        };
+        let raw = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let base_url = Url::parse(raw.trim())
+            .map_err(|e| Error::invalid_input("base_url", format!("is not a URL ({e})")))?;
+        let mut transport = Transport::builder(PROVIDER, base_url)
+            .auth(BearerToken::new(token)?)
+            .retry(self.retry)
+            .error_mapper(map_error);
+        if self.paused_clock {
+            transport = transport.for_paused_clock();
+        }
+        if let Some(timeout) = self.timeout {
+            transport = transport.timeout(timeout);
+        }
+        if let Some(suffix) = self.user_agent_suffix {
+            transport = transport.user_agent_suffix(suffix);
+        }
+        Ok(Linode::from_client(Client::new(transport.build()?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_checks_what_it_is_given() {
+        let e = LinodeBuilder::new().build().unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidInput { field, .. } if field == "token"),
+            "{e:?}"
+        );
+        let e = LinodeBuilder::new().with_token(" ").build().unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidInput { field, .. } if field == "token"),
+            "{e:?}"
+        );
+        let e = LinodeBuilder::new().with_token("t\n").build().unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+        for bad in [
+            "not a url",
+            "ftp://h/v4",
+            "https://u:p@h/v4",
+            "https://h/v4?x=1",
+        ] {
+            let e = LinodeBuilder::new()
+                .with_token("t")
+                .with_base_url(bad)
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidInput { field, .. } if field == "base_url"),
+                "{bad}: {e:?}"
+            );
+            assert!(!e.to_string().contains(":p@"), "{e}");
+        }
+        let e = LinodeBuilder::new()
+            .with_token("t")
+            .with_user_agent_suffix("a\nb")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn from_env_reads_the_token_and_the_api_url() {
+        fn env(
+            token: Option<&'static str>,
+            url: Option<&'static str>,
+        ) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+            move |name| match name {
+                TOKEN_ENV => token.map(Into::into),
+                API_URL_ENV => url.map(Into::into),
+                _ => None,
+            }
+        }
+        let l = LinodeBuilder::from_lookup(env(
+            Some("s3cret-token"),
+            Some("http://127.0.0.1:9/v4beta"),
+        ))
+        .build()
+        .unwrap();
+        assert_eq!(l.base_url().as_str(), "http://127.0.0.1:9/v4beta");
+        assert!(!format!("{l:?}").contains("s3cret"));
+        let l = LinodeBuilder::from_lookup(env(Some("t"), None))
+            .build()
+            .unwrap();
+        assert_eq!(l.base_url().as_str(), DEFAULT_BASE_URL);
+        let b = LinodeBuilder::from_lookup(env(Some("s3cret-token"), None));
+        assert!(format!("{b:?}").contains("******") && !format!("{b:?}").contains("s3cret"));
+        let e = LinodeBuilder::from_lookup(env(None, None))
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("LINODE_TOKEN"), "{e}");
+        let e = LinodeBuilder::from_lookup(env(Some(""), None))
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidInput { field, .. } if field == "token"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn display_names_the_host() {
+        let l = LinodeBuilder::new().with_token("t").build().unwrap();
+        assert_eq!(l.to_string(), "Linode(api.linode.com)");
+        let l = LinodeBuilder::new()
+            .with_token("t")
+            .with_base_url("http://127.0.0.1:8080/v4")
+            .build()
+            .unwrap();
+        assert_eq!(l.to_string(), "Linode(127.0.0.1:8080)");
+    }
+}
