@@ -20,7 +20,9 @@
 //! | provider | module | path prefix |
 //! |---|---|---|
 //! | Linode API v4 | [`linode`] | `/v4`, `/v4beta` |
+//! | Exoscale API v2 | [`exoscale`] | `/v2` |
 
+pub mod exoscale;
 pub mod linode;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
