@@ -312,7 +312,8 @@ where
         }
         let delay = wait_hint.unwrap_or_else(|| backoff.next_delay());
         let elapsed = start.elapsed();
-        if elapsed + delay > config.max_wait {
+        // A provider may ask for any retry-after: never overflow on it.
+        if elapsed.saturating_add(delay) > config.max_wait {
             // Sleep out what is left and look once more, so that a
             // max_wait that is not a multiple of the delays is honoured.
             let left = config.max_wait.saturating_sub(elapsed);

@@ -558,3 +558,82 @@ async fn detach_and_attached_resize_follow_the_policy() {
         VolumeState::Available
     );
 }
+
+#[tokio::test]
+async fn a_volume_left_attached_by_a_failed_detach_cannot_be_deleted() {
+    let sim = Sim::new();
+    let inst = sim.list_instances(None).await.unwrap().items[0].clone();
+    let v = sim
+        .create_volume(&CreateVolume::new("d", Size::gib(1)).with_region(inst.region.clone()))
+        .await
+        .unwrap();
+    sim.attach_volume(&v.id, &inst.id).await.unwrap();
+    sim.inject(FaultRule::new(Fault::LandInError).on(SimOp::DetachVolume));
+    sim.detach_volume(&v.id).await.unwrap();
+    let failed = sim.get_volume(&v.id).await.unwrap();
+    assert_eq!(failed.state, VolumeState::Error);
+    assert!(!failed.attachments.is_empty());
+    assert!(matches!(
+        sim.delete_volume(&v.id).await.unwrap_err(),
+        Error::InvalidState { .. }
+    ));
+    assert!(sim.get_volume(&v.id).await.is_ok());
+}
+
+#[tokio::test]
+async fn restore_over_a_volume_in_another_region_is_refused() {
+    let sim = Sim::new();
+    let a = sim
+        .create_volume(&CreateVolume::new("a", Size::gib(1)).with_region("sim-1".parse().unwrap()))
+        .await
+        .unwrap();
+    let b = sim
+        .create_volume(&CreateVolume::new("b", Size::gib(1)).with_region("sim-2".parse().unwrap()))
+        .await
+        .unwrap();
+    sim.write_at(&b.id, 0, b"keep").await.unwrap();
+    let backup = sim
+        .create_backup(&CreateBackup::new(a.id, "x"))
+        .await
+        .unwrap();
+    let err = sim
+        .restore_backup(&backup.id, &RestoreBackup::over_volume(b.id.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    let mut buf = [0u8; 4];
+    sim.read_at(&b.id, 0, &mut buf).await.unwrap();
+    assert_eq!(&buf, b"keep");
+}
+
+#[tokio::test]
+async fn odd_fault_settings_do_not_panic() {
+    let sim = Sim::builder()
+        .clock(volume_sim::engine::ClockMode::Wall {
+            speed: f64::INFINITY,
+        })
+        .build();
+    sim.advance(Duration::from_secs(1));
+    sim.inject(FaultRule::new(Fault::Stuck).at_rate(f64::NAN));
+    let v = sim
+        .create_volume(&CreateVolume::new("n", Size::gib(1)))
+        .await
+        .unwrap();
+    assert!(sim.injected().is_empty());
+    // A huge retry-after does not overflow a waiter: it times out.
+    sim.inject(
+        FaultRule::new(Fault::RateLimited {
+            retry_after: Duration::MAX,
+        })
+        .on(SimOp::GetVolume),
+    );
+    let cfg = WaitConfig::default().with_max_wait(Duration::from_millis(10));
+    let err = sim
+        .wait_for_volume(&v.id, Until::State(VolumeState::InUse), &cfg)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { .. } | Error::Failed { .. }),
+        "{err:?}"
+    );
+}

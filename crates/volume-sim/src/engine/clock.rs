@@ -46,7 +46,8 @@ impl Clock {
             ClockMode::Manual => self.offset,
             ClockMode::Wall { speed } => {
                 let real = self.started.elapsed().as_secs_f64() * speed.max(0.0);
-                self.offset + Duration::try_from_secs_f64(real).unwrap_or(Duration::MAX)
+                self.offset
+                    .saturating_add(Duration::try_from_secs_f64(real).unwrap_or(Duration::MAX))
             }
         }
     }

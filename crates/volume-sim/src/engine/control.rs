@@ -1006,6 +1006,16 @@ impl Control {
         let rec = self.volume_rec(tenant, id)?;
         let seq = rec.seq;
         let t = check_volume(id.as_str(), &rec.volume.state, VolumeOp::Delete)?;
+        // A volume that failed into an error state can still hold an
+        // attachment; deleting it would orphan that, so it is refused too.
+        if !rec.volume.attachments.is_empty() {
+            return Err(Error::invalid_state(
+                ResourceKind::Volume,
+                id.as_str(),
+                rec.volume.state.as_str(),
+                VolumeOp::Delete.name(),
+            ));
+        }
         if !self.policy.delete_with_snapshots {
             let n = self
                 .snapshots
@@ -1341,6 +1351,12 @@ impl Control {
                 "the volume has no available backup to build on",
             ));
         }
+        if !self.policy.labels && !req.labels.is_empty() {
+            return Err(Error::invalid_input(
+                "labels",
+                format!("{} does not keep labels", self.policy.provider),
+            ));
+        }
         self.check_quota(tenant, 0, 0, 0, 1)?;
         let data = lock_image(&rec.data).clone();
         let (size, region) = (rec.volume.size, rec.volume.region.clone());
@@ -1471,6 +1487,15 @@ impl Control {
         let vrec = self.volume_rec(tenant, target)?;
         let vseq = vrec.seq;
         let vt = check_volume(target.as_str(), &vrec.volume.state, VolumeOp::RestoreInto)?;
+        if vrec.volume.region != rec.backup.region {
+            return Err(Error::invalid_input(
+                "volume_id",
+                format!(
+                    "the backup is in {}, volume {target} in {}",
+                    rec.backup.region, vrec.volume.region
+                ),
+            ));
+        }
         if vrec.volume.size < size {
             return Err(Error::invalid_input(
                 "volume_id",

@@ -149,7 +149,9 @@ impl FaultRule {
 
     /// Each matching call with probability `p` (0 to 1).
     pub fn at_rate(mut self, p: f64) -> Self {
-        self.trigger = Trigger::Rate(p.clamp(0.0, 1.0));
+        // NaN would make the generator panic: treat it as "never".
+        let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+        self.trigger = Trigger::Rate(p);
         self
     }
 
@@ -216,7 +218,7 @@ impl FaultPlan {
             if !rule.matches(op) || rule.spent() {
                 continue;
             }
-            rule.seen += 1;
+            rule.seen = rule.seen.saturating_add(1);
             let fires = match rule.trigger {
                 Trigger::Next(_) | Trigger::Always => true,
                 Trigger::Nth(n) => rule.seen == n,
