@@ -27,6 +27,7 @@ use std::net::{SocketAddr, TcpListener};
 use wiremock::MockServer;
 
 use crate::engine::ClockMode;
+use crate::fake::exoscale::{self, ExoscaleFake};
 use crate::fake::linode::{self, LinodeFake};
 
 /// How to serve.
@@ -36,6 +37,10 @@ pub struct ServeConfig {
     /// The bearer token the Linode fake accepts
     /// ([`linode::DEFAULT_TOKEN`] by default).
     pub linode_token: String,
+    /// The API key the Exoscale fake accepts ([`exoscale::DEFAULT_KEY`]).
+    pub exoscale_key: String,
+    /// The secret of that key ([`exoscale::DEFAULT_SECRET`]).
+    pub exoscale_secret: String,
     /// Simulated seconds per real second (1.0: real time).
     pub time_scale: f64,
     /// Instances seeded per region for each tenant.
@@ -53,6 +58,8 @@ impl fmt::Debug for ServeConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServeConfig")
             .field("linode_token", &"******")
+            .field("exoscale_key", &self.exoscale_key)
+            .field("exoscale_secret", &"******")
             .field("time_scale", &self.time_scale)
             .field("instances_per_region", &self.instances_per_region)
             .field("seed", &self.seed)
@@ -65,6 +72,8 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             linode_token: linode::DEFAULT_TOKEN.to_owned(),
+            exoscale_key: exoscale::DEFAULT_KEY.to_owned(),
+            exoscale_secret: exoscale::DEFAULT_SECRET.to_owned(),
             time_scale: 1.0,
             instances_per_region: 3,
             seed: 0x5eed,
@@ -75,6 +84,13 @@ impl Default for ServeConfig {
 }
 
 impl ServeConfig {
+    /// Sets the Exoscale API key and secret.
+    pub fn with_exoscale_key(mut self, key: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.exoscale_key = key.into();
+        self.exoscale_secret = secret.into();
+        self
+    }
+
     /// Sets the Linode token.
     pub fn with_linode_token(mut self, token: impl Into<String>) -> Self {
         self.linode_token = token.into();
@@ -139,6 +155,8 @@ pub struct Server {
     server: MockServer,
     linode: LinodeFake,
     linode_token: String,
+    exoscale: ExoscaleFake,
+    exoscale_key: String,
 }
 
 impl fmt::Debug for Server {
@@ -154,15 +172,16 @@ impl Server {
     /// address, loopback by default). Runs on a thread of its own until the
     /// `Server` is dropped.
     pub async fn start(listener: TcpListener, config: &ServeConfig) -> Self {
+        let clock = ClockMode::Wall {
+            speed: if config.time_scale.is_finite() && config.time_scale > 0.0 {
+                config.time_scale
+            } else {
+                1.0
+            },
+        };
         let mut builder = LinodeFake::builder()
             .token(config.linode_token.clone(), linode::DEFAULT_TENANT)
-            .clock(ClockMode::Wall {
-                speed: if config.time_scale.is_finite() && config.time_scale > 0.0 {
-                    config.time_scale
-                } else {
-                    1.0
-                },
-            })
+            .clock(clock)
             .instances_per_region(config.instances_per_region)
             .seed(config.seed)
             .log_requests(config.log_requests);
@@ -176,12 +195,26 @@ impl Server {
             .start()
             .await;
         linode.mount(&server).await;
+        let exoscale = ExoscaleFake::builder()
+            .key(
+                config.exoscale_key.clone(),
+                config.exoscale_secret.clone(),
+                exoscale::DEFAULT_TENANT,
+            )
+            .clock(clock)
+            .instances_per_region(config.instances_per_region)
+            .seed(config.seed)
+            .log_requests(config.log_requests)
+            .build();
+        exoscale.mount(&server).await;
         // Anything no fake claims: a JSON 404 rather than wiremock's empty one.
         crate::fake::mount_not_found(&server).await;
         Self {
             server,
             linode,
             linode_token: config.linode_token.clone(),
+            exoscale,
+            exoscale_key: config.exoscale_key.clone(),
         }
     }
 
@@ -200,12 +233,26 @@ impl Server {
         &self.linode
     }
 
+    /// The Exoscale fake.
+    pub fn exoscale(&self) -> &ExoscaleFake {
+        &self.exoscale
+    }
+
     /// Every dialect served, with its base URL and credentials.
     pub fn dialects(&self) -> Vec<Dialect> {
-        vec![Dialect {
-            name: "linode",
-            base_url: LinodeFake::base_url(&self.server),
-            credentials: format!("token: {}", self.linode_token),
-        }]
+        vec![
+            Dialect {
+                name: "linode",
+                base_url: LinodeFake::base_url(&self.server),
+                credentials: format!("token: {}", self.linode_token),
+            },
+            Dialect {
+                name: "exoscale",
+                base_url: ExoscaleFake::base_url(&self.server),
+                // The secret is a flag the user chose or its documented
+                // default; the key alone identifies it.
+                credentials: format!("key: {}   secret: see --exoscale-secret", self.exoscale_key),
+            },
+        ]
     }
 }

@@ -12,7 +12,12 @@ async fn start(config: ServeConfig) -> (Server, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let server = Server::start(listener, &config).await;
     let dialects = server.dialects();
-    assert_eq!(dialects.len(), 1);
+    let names: Vec<&str> = dialects.iter().map(|d| d.name).collect();
+    assert_eq!(names, ["linode", "exoscale"]);
+    assert_eq!(
+        dialects[1].base_url,
+        format!("http://{}/v2", server.address())
+    );
     assert_eq!(dialects[0].name, "linode");
     assert_eq!(
         dialects[0].base_url,

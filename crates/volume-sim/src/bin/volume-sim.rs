@@ -15,7 +15,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 
 use clap::Parser;
-use volume_sim::fake::linode;
+use volume_sim::fake::{exoscale, linode};
 use volume_sim::serve::{ServeConfig, Server};
 
 /// Serve volume-rs's fake clouds (Linode so far) on one local port.
@@ -30,6 +30,14 @@ struct Args {
     /// The bearer token the Linode fake accepts.
     #[arg(long, value_name = "TOKEN", default_value = linode::DEFAULT_TOKEN, env = "VOLUME_SIM_LINODE_TOKEN")]
     linode_token: String,
+
+    /// The API key the Exoscale fake accepts.
+    #[arg(long, value_name = "KEY", default_value = exoscale::DEFAULT_KEY, env = "VOLUME_SIM_EXOSCALE_KEY")]
+    exoscale_key: String,
+
+    /// The API secret of that key.
+    #[arg(long, value_name = "SECRET", default_value = exoscale::DEFAULT_SECRET, env = "VOLUME_SIM_EXOSCALE_SECRET")]
+    exoscale_secret: String,
 
     /// Simulated seconds per real second: 2.0 makes every transition take
     /// half as long. Creating and resizing take 2 simulated seconds.
@@ -111,6 +119,7 @@ async fn run(args: Args) -> ExitCode {
     };
     let config = ServeConfig::default()
         .with_linode_token(args.linode_token)
+        .with_exoscale_key(args.exoscale_key, args.exoscale_secret)
         .with_time_scale(args.time_scale)
         .with_instances_per_region(args.instances_per_region)
         .with_seed(args.seed)
