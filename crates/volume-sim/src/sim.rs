@@ -231,20 +231,23 @@ impl Sim {
 
     /// Reads `buf.len()` bytes of a volume at `offset`.
     pub async fn read_at(&self, id: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.before(SimOp::Read).await?;
-        self.engine.read_at(&self.tenant, id, offset, buf)
+        let fault = self.before(SimOp::Read).await?;
+        self.engine.read_at(&self.tenant, id, offset, buf)?;
+        after(SimOp::Read, fault, ())
     }
 
     /// Writes `data` into a volume at `offset`.
     pub async fn write_at(&self, id: &VolumeId, offset: u64, data: &[u8]) -> Result<()> {
-        self.before(SimOp::Write).await?;
-        self.engine.write_at(&self.tenant, id, offset, data)
+        let fault = self.before(SimOp::Write).await?;
+        self.engine.write_at(&self.tenant, id, offset, data)?;
+        after(SimOp::Write, fault, ())
     }
 
     /// Discards `len` bytes at `offset`: they read as zeros, whole chunks are freed.
     pub async fn discard(&self, id: &VolumeId, offset: u64, len: u64) -> Result<()> {
-        self.before(SimOp::Write).await?;
-        self.engine.discard(&self.tenant, id, offset, len)
+        let fault = self.before(SimOp::Write).await?;
+        self.engine.discard(&self.tenant, id, offset, len)?;
+        after(SimOp::Write, fault, ())
     }
 
     /// Reads a snapshot's bytes.
@@ -254,14 +257,17 @@ impl Sim {
         offset: u64,
         buf: &mut [u8],
     ) -> Result<()> {
-        self.before(SimOp::Read).await?;
-        self.engine.read_snapshot_at(&self.tenant, id, offset, buf)
+        let fault = self.before(SimOp::Read).await?;
+        self.engine
+            .read_snapshot_at(&self.tenant, id, offset, buf)?;
+        after(SimOp::Read, fault, ())
     }
 
     /// Reads a backup's bytes.
     pub async fn read_backup_at(&self, id: &BackupId, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.before(SimOp::Read).await?;
-        self.engine.read_backup_at(&self.tenant, id, offset, buf)
+        let fault = self.before(SimOp::Read).await?;
+        self.engine.read_backup_at(&self.tenant, id, offset, buf)?;
+        after(SimOp::Read, fault, ())
     }
 
     // ----- fault plumbing --------------------------------------------------
@@ -294,18 +300,23 @@ impl Sim {
     ) -> Result<T> {
         let fault = self.before(op).await?;
         let out = self.engine.with(|c| f(c, &self.tenant, fault.as_ref()))?;
-        match fault {
-            Some(Fault::ErrorAfter { status, message }) => {
-                Err(fault_error(status, &message, op.is_mutation()))
-            }
-            Some(Fault::DropConnection) => Err(Error::Transport {
-                message: "the simulator dropped the connection (injected)".to_owned(),
-                outcome_unknown: op.is_mutation(),
-                timed_out: false,
-                source: None,
-            }),
-            _ => Ok(out),
+        after(op, fault, out)
+    }
+}
+
+/// Applies the faults that act after an operation took effect.
+fn after<T>(op: SimOp, fault: Option<Fault>, out: T) -> Result<T> {
+    match fault {
+        Some(Fault::ErrorAfter { status, message }) => {
+            Err(fault_error(status, &message, op.is_mutation()))
         }
+        Some(Fault::DropConnection) => Err(Error::Transport {
+            message: "the simulator dropped the connection (injected)".to_owned(),
+            outcome_unknown: op.is_mutation(),
+            timed_out: false,
+            source: None,
+        }),
+        _ => Ok(out),
     }
 }
 

@@ -637,3 +637,18 @@ async fn odd_fault_settings_do_not_panic() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn data_plane_faults_act_after_the_write() {
+    let sim = Sim::new();
+    let v = sim
+        .create_volume(&CreateVolume::new("w", Size::gib(1)))
+        .await
+        .unwrap();
+    sim.inject(FaultRule::new(Fault::DropConnection).on(SimOp::Write));
+    let err = sim.write_at(&v.id, 0, b"landed").await.unwrap_err();
+    assert!(err.outcome_unknown(), "{err:?}");
+    let mut buf = [0u8; 6];
+    sim.read_at(&v.id, 0, &mut buf).await.unwrap();
+    assert_eq!(&buf, b"landed", "the write took effect before the drop");
+}
