@@ -39,6 +39,7 @@ pub mod http;
 pub mod model;
 pub mod state;
 pub mod storage;
+pub mod time;
 pub mod wait;
 
 pub use capability::{Capabilities, ResizeMode};

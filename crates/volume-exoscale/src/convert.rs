@@ -24,8 +24,6 @@
 //! | `volume-size` (else `size`) | `size` (the size of a volume made from it) |
 //! | `block-storage-volume.id` | `volume_id` |
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use volume_core::{
     Attachment, Error, Instance, InstanceId, InstanceState, RegionId, Result, Size, Snapshot,
     SnapshotId, SnapshotState, Volume, VolumeId, VolumeState,
@@ -130,134 +128,9 @@ pub(crate) fn instance(w: ExoscaleInstance, zone: &RegionId) -> Result<Instance>
     Ok(i)
 }
 
-/// Parses an RFC 3339 date-time with a zone (`Z` or `±hh:mm`) and an
-/// optional fraction of a second: `2024-01-01T12:00:00Z`,
-/// `2024-05-04T09:42:00+00:00`. Anything else (or a time before 1970) is
-/// `None`.
-pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let (date, rest) = text.split_once(['T', 't'])?;
-    let (time, offset_secs): (&str, i64) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
-        (t, 0)
-    } else {
-        let at = rest.rfind(['+', '-'])?;
-        let (t, off) = rest.split_at(at);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (h, m) = off[1..].split_once(':')?;
-        let (h, m) = (num(h, 2)?, num(m, 2)?);
-        if h > 23 || m > 59 {
-            return None;
-        }
-        (t, sign * i64::try_from(h * 3600 + m * 60).ok()?)
-    };
-    let (time, fraction) = match time.split_once('.') {
-        Some((t, f)) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => (t, f),
-        Some(_) => return None,
-        None => (time, ""),
-    };
-    let mut d = date.split('-');
-    let (year, month, day) = (num(d.next()?, 4)?, num(d.next()?, 2)?, num(d.next()?, 2)?);
-    let mut t = time.split(':');
-    let (hour, minute, second) = (num(t.next()?, 2)?, num(t.next()?, 2)?, num(t.next()?, 2)?);
-    if d.next().is_some() || t.next().is_some() {
-        return None;
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1970..=9999).contains(&year)
-        || !(1..=12).contains(&month)
-        || day == 0
-        || day > month_days[usize::try_from(month - 1).ok()?]
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-    let secs = u64::try_from(i64::try_from(local).ok()? - offset_secs).ok()?;
-    let nanos = if fraction.is_empty() {
-        0
-    } else {
-        let digits = &fraction[..fraction.len().min(9)];
-        let value: u32 = digits.parse().ok()?;
-        value * 10u32.pow(u32::try_from(9 - digits.len()).ok()?)
-    };
-    UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-}
-
-/// `s` as a number of exactly `len` ASCII digits.
-fn num(s: &str, len: usize) -> Option<u64> {
-    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| s.parse().ok())
-        .flatten()
-}
-
-/// Days from 1970-01-01 to a date on or after it (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(secs: u64) -> Option<SystemTime> {
-        Some(UNIX_EPOCH + Duration::from_secs(secs))
-    }
-
-    #[test]
-    fn rfc3339_times() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), at(0));
-        assert_eq!(parse_rfc3339("2024-02-20T16:43:32Z"), at(1_708_447_412));
-        assert_eq!(
-            parse_rfc3339("2024-05-04T09:42:00+00:00"),
-            at(1_714_815_720)
-        );
-        assert_eq!(
-            parse_rfc3339("2024-05-04T11:42:00+02:00"),
-            at(1_714_815_720)
-        );
-        assert_eq!(
-            parse_rfc3339("2024-05-04T08:42:00-01:00"),
-            at(1_714_815_720)
-        );
-        assert_eq!(
-            parse_rfc3339("2024-02-20T16:43:32.5Z"),
-            Some(UNIX_EPOCH + Duration::new(1_708_447_412, 500_000_000))
-        );
-        for bad in [
-            "",
-            "2024-02-20",
-            "2024-02-20T16:43:32",
-            "2024-02-20 16:43:32Z",
-            "2024-13-20T16:43:32Z",
-            "2024-02-20T16:43:32+2:00",
-            "2024-02-20T16:43:32.Z",
-            "1969-12-31T23:59:59Z",
-        ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn states() {
@@ -315,7 +188,10 @@ mod tests {
             Some("22222222-2222-2222-2222-222222222222")
         );
         assert_eq!(v.labels["env"], "prod");
-        assert_eq!(v.created_at, at(1_708_447_412));
+        assert_eq!(
+            v.created_at,
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_708_447_412))
+        );
 
         let w: ExoscaleSnapshot = serde_json::from_str(
             r#"{"id":"s","name":"n","size":3,"volume-size":42,"state":"created",

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::convert::parse_rfc3339;
+use volume_core::time::parse_rfc3339;
 
 /// A `null` (or absent) value as its default.
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>

@@ -15,8 +15,6 @@
 //! | `hardware_type` | `volume_type` |
 //! | `created` (naive UTC) | `created_at` |
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use volume_core::{
     Attachment, Error, Instance, InstanceId, InstanceState, RegionId, Result, Size, Volume,
     VolumeId, VolumeState,
@@ -103,114 +101,9 @@ pub(crate) fn instance(w: LinodeInstance) -> Result<Instance> {
     Ok(i)
 }
 
-/// Parses Linode's time format, naive UTC without a zone:
-/// `2018-01-02T03:04:05`. A fraction of a second and a trailing `Z` are
-/// accepted too; anything else is `None`.
-pub(crate) fn parse_naive_utc(text: &str) -> Option<SystemTime> {
-    let text = text.strip_suffix('Z').unwrap_or(text);
-    let (date, time) = text.split_once('T')?;
-    let (time, fraction) = match time.split_once('.') {
-        Some((t, f)) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => (t, f),
-        Some(_) => return None,
-        None => (time, ""),
-    };
-    let num = |s: &str, len: usize| -> Option<u64> {
-        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    let mut d = date.split('-');
-    let (year, month, day) = (num(d.next()?, 4)?, num(d.next()?, 2)?, num(d.next()?, 2)?);
-    let mut t = time.split(':');
-    let (hour, minute, second) = (num(t.next()?, 2)?, num(t.next()?, 2)?, num(t.next()?, 2)?);
-    if d.next().is_some() || t.next().is_some() {
-        return None;
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1970..=9999).contains(&year)
-        || !(1..=12).contains(&month)
-        || day == 0
-        || day > month_days[usize::try_from(month - 1).ok()?]
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
-    let nanos = if fraction.is_empty() {
-        0
-    } else {
-        // At most nanosecond precision; further digits are dropped.
-        let digits = &fraction[..fraction.len().min(9)];
-        let value: u32 = digits.parse().ok()?;
-        value * 10u32.pow(u32::try_from(9 - digits.len()).ok()?)
-    };
-    UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-}
-
-/// Days from 1970-01-01 to a date on or after it (Howard Hinnant's
-/// `days_from_civil`, for years from 1970).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(secs: u64) -> Option<SystemTime> {
-        Some(UNIX_EPOCH + Duration::from_secs(secs))
-    }
-
-    #[test]
-    fn naive_utc_times() {
-        assert_eq!(parse_naive_utc("1970-01-01T00:00:00"), at(0));
-        // The time in every linodego recording.
-        assert_eq!(parse_naive_utc("2018-01-02T03:04:05"), at(1_514_862_245));
-        assert_eq!(parse_naive_utc("2018-01-01T00:01:01"), at(1_514_764_861));
-        assert_eq!(parse_naive_utc("2000-02-29T00:00:00"), at(951_782_400));
-        assert_eq!(parse_naive_utc("2018-01-02T03:04:05Z"), at(1_514_862_245));
-        assert_eq!(
-            parse_naive_utc("2018-01-02T03:04:05.250"),
-            Some(UNIX_EPOCH + Duration::new(1_514_862_245, 250_000_000))
-        );
-        for bad in [
-            "",
-            "2018-01-02",
-            "2018-01-02 03:04:05",
-            "2018-13-02T03:04:05",
-            "2019-02-29T00:00:00",
-            "2018-01-02T24:00:00",
-            "18-01-02T03:04:05",
-            "2018-01-02T03:04:05+01:00",
-            "2018-01-02T03:04:05.",
-            "1969-12-31T23:59:59",
-        ] {
-            assert_eq!(parse_naive_utc(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn states() {
@@ -256,7 +149,10 @@ mod tests {
         assert_eq!(v.labels.get("example tag").map(String::as_str), Some(""));
         assert_eq!(v.labels.get("team").map(String::as_str), Some("storage"));
         assert_eq!(v.volume_type.as_deref(), Some("nvme"));
-        assert_eq!(v.created_at, at(1_514_764_861));
+        assert_eq!(
+            v.created_at,
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_514_764_861))
+        );
 
         let w: LinodeVolume =
             serde_json::from_str(r#"{"id": 1, "label": "a", "status": "active", "size": 10}"#)

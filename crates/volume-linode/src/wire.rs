@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::convert::parse_naive_utc;
+use volume_core::time::parse_naive_utc;
 
 /// A `null` (or absent) list as an empty one.
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>

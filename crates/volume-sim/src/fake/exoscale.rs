@@ -131,12 +131,13 @@ use volume_core::{
 use wiremock::http::Method;
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
-use super::{handle_safely, naive_utc, retry_after_secs, Handler, Reply};
+use super::{handle_safely, retry_after_secs, Handler, Reply};
 use crate::engine::policy::any_reasonable_name;
 use crate::engine::{
     AttachedResize, ClockMode, Control, Delays, Engine, EngineConfig, Fault, IdStyle, Policy,
     Quota, SimOp,
 };
+use volume_core::time::format_rfc3339 as rfc3339;
 
 /// The API key a fake accepts when none is configured; it acts for
 /// [`DEFAULT_TENANT`] with [`DEFAULT_SECRET`].
@@ -913,11 +914,6 @@ fn ref_field(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiE
 }
 
 // ----- wire JSON ------------------------------------------------------------------------
-
-/// RFC 3339 in UTC, with `Z`.
-fn rfc3339(t: SystemTime) -> String {
-    format!("{}Z", naive_utc(t))
-}
 
 /// The Exoscale word for a core volume state; `attached` says whether the
 /// volume has an instance (for states Exoscale has no word of its own for).

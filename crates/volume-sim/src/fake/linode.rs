@@ -119,11 +119,12 @@ use wiremock::http::Method;
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 use self::filter::{Filter, FilterError};
-use super::{handle_safely, naive_utc, retry_after_secs, Handler, Reply};
+use super::{handle_safely, retry_after_secs, Handler, Reply};
 use crate::engine::{
     AttachedResize, ClockMode, Control, Delays, Engine, EngineConfig, Fault, IdStyle, Policy,
     Quota, SimOp,
 };
+use volume_core::time::format_naive_utc as naive_utc;
 
 /// The token a fake accepts when none is configured; it acts for
 /// [`DEFAULT_TENANT`].

@@ -27,7 +27,7 @@ pub mod linode;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use wiremock::http::{HeaderName, HeaderValue};
 use wiremock::matchers::path_regex;
@@ -208,43 +208,6 @@ pub(crate) async fn mount_not_found(server: &MockServer) {
         .await;
 }
 
-/// A time as providers without a zone print it: naive UTC
-/// `YYYY-MM-DDTHH:MM:SS` (Linode).
-pub(crate) fn naive_utc(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        .min(253_402_300_799); // 9999-12-31T23:59:59
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
-}
-
 /// Whole seconds for a `Retry-After` header, rounded up.
 pub(crate) fn retry_after_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
@@ -253,18 +216,6 @@ pub(crate) fn retry_after_secs(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn naive_utc_prints_linode_times() {
-        let t = |s| UNIX_EPOCH + Duration::from_secs(s);
-        assert_eq!(naive_utc(t(0)), "1970-01-01T00:00:00");
-        // 2018-01-02T03:04:05Z, the time in every linodego recording.
-        assert_eq!(naive_utc(t(1_514_862_245)), "2018-01-02T03:04:05");
-        // The simulator's manual epoch.
-        assert_eq!(naive_utc(t(1_767_225_600)), "2026-01-01T00:00:00");
-        assert_eq!(naive_utc(t(951_782_400)), "2000-02-29T00:00:00");
-        assert_eq!(naive_utc(t(1 << 40)), "9999-12-31T23:59:59");
-    }
 
     #[test]
     fn retry_after_rounds_up() {
