@@ -208,7 +208,7 @@ impl Server {
             .build();
         exoscale.mount(&server).await;
         // Anything no fake claims: a JSON 404 rather than wiremock's empty one.
-        crate::fake::mount_not_found(&server).await;
+        crate::fake::mount_fallback(&server, linode.handler()).await;
         Self {
             server,
             linode,

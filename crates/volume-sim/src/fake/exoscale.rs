@@ -104,12 +104,12 @@
 //!   attached` (the words Exoscale's own tools match on); deleting an
 //!   attached volume is a 409.
 //! - Faults: each request that reaches an operation calls
-//!   [`Engine::decide_fault`] once (`GET /zone`, `GET /operation/{id}` and
+//!   [`Engine::decide_fault`](crate::engine::Engine::decide_fault) once (`GET /zone`, `GET /operation/{id}` and
 //!   snapshot updates do not). `ErrorBefore`/`ErrorAfter` become that status
 //!   with `{"message"}`; `RateLimited` a 429 with `Retry-After` and the
 //!   spec's `rate-limited` fields (`error`, `retry_after`) beside `message`;
 //!   `Latency` a delayed answer; `DropConnection` a closed connection after
-//!   the change (a 502 when used as a plain [`Respond`]er); `Stuck` and
+//!   the change (a 502 when used as a plain wiremock `Respond`er); `Stuck` and
 //!   `LandInError` are applied by the engine and show in the operation.
 //! - Snapshot names and labels changed by `PUT /block-storage-snapshot/{id}`
 //!   are kept by the fake, over the engine's snapshot (the engine has no
@@ -119,23 +119,25 @@ mod sign;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use http::Method;
 use serde_json::{json, Map, Value};
 use volume_core::{
     CreateSnapshot, CreateVolume, Error, Instance, InstanceId, InstanceState, Labels,
     ListSnapshots, PageToken, RegionId, ResourceKind, Size, Snapshot, SnapshotId, SnapshotState,
     UpdateVolume, Volume, VolumeId, VolumeState,
 };
-use wiremock::http::Method;
-use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
-use super::{handle_safely, retry_after_secs, Handler, Reply};
+use super::registry::{Entry, Setting, Settings};
+use super::{
+    Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
+    Principal, RejectKind, Rejection,
+};
 use crate::engine::policy::any_reasonable_name;
 use crate::engine::{
-    AttachedResize, ClockMode, Control, Delays, Engine, EngineConfig, Fault, IdStyle, Policy,
-    Quota, SimOp,
+    AttachedResize, Control, Delays, Engine, EngineConfig, Fault, IdStyle, Policy, SimOp,
 };
 use volume_core::time::format_rfc3339 as rfc3339;
 
@@ -218,29 +220,37 @@ pub fn policy() -> Policy {
 
 // ----- configuration --------------------------------------------------------
 
-/// Builds an [`ExoscaleFake`]. `Debug` never shows keys or secrets.
-#[must_use]
-pub struct ExoscaleFakeBuilder {
+/// What an Exoscale fake accepts: API keys with their secrets and tenants,
+/// and the zone served. `Debug` never shows a key's secret.
+pub struct ExoscaleConfig {
     keys: Vec<(String, String, String)>,
-    engine: Option<Engine>,
-    config: EngineConfig,
     zone: String,
-    clock: ClockMode,
-    log_requests: bool,
 }
 
-impl fmt::Debug for ExoscaleFakeBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ExoscaleFakeBuilder")
-            .field("keys", &self.keys.len())
-            .field("zone", &self.zone)
-            .field("zones", &self.config.regions)
-            .field("clock", &self.clock)
-            .finish_non_exhaustive()
+impl Default for ExoscaleConfig {
+    fn default() -> Self {
+        Self {
+            keys: Vec::new(),
+            zone: DEFAULT_ZONE.to_owned(),
+        }
     }
 }
 
-impl ExoscaleFakeBuilder {
+impl fmt::Debug for ExoscaleConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExoscaleConfig")
+            .field("keys", &self.keys.len())
+            .field("zone", &self.zone)
+            .finish()
+    }
+}
+
+/// Builds an [`ExoscaleFake`]: the shared settings of [`FakeBuilder`],
+/// [`key`](FakeBuilder::key), [`zone`](FakeBuilder::zone) and
+/// [`zones`](FakeBuilder::zones).
+pub type ExoscaleFakeBuilder = FakeBuilder<ExoscaleDialect>;
+
+impl FakeBuilder<ExoscaleDialect> {
     /// Accepts requests signed with `secret` under API key `key`, acting for
     /// `tenant`. Several keys may act for one tenant. Without any,
     /// [`DEFAULT_KEY`] / [`DEFAULT_SECRET`] act for [`DEFAULT_TENANT`].
@@ -250,15 +260,9 @@ impl ExoscaleFakeBuilder {
         secret: impl Into<String>,
         tenant: impl Into<String>,
     ) -> Self {
-        self.keys.push((key.into(), secret.into(), tenant.into()));
-        self
-    }
-
-    /// Serves `engine` instead of a new one (its policy, zones, clock and
-    /// seed then apply; give it [`policy`] for Exoscale's rules and include
-    /// the served zone among its regions).
-    pub fn engine(mut self, engine: Engine) -> Self {
-        self.engine = Some(engine);
+        self.config
+            .keys
+            .push((key.into(), secret.into(), tenant.into()));
         self
     }
 
@@ -267,206 +271,112 @@ impl ExoscaleFakeBuilder {
     ///
     /// # Errors
     /// When a zone name is not a valid region id.
-    pub fn zones<I, S>(mut self, zones: I) -> volume_core::Result<Self>
+    pub fn zones<I, S>(self, zones: I) -> volume_core::Result<Self>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config.regions = zones
-            .into_iter()
-            .map(RegionId::new)
-            .collect::<volume_core::Result<_>>()?;
-        Ok(self)
+        self.regions(zones)
     }
 
     /// The zone served at `/v2` (default [`DEFAULT_ZONE`]).
     pub fn zone(mut self, zone: impl Into<String>) -> Self {
-        self.zone = zone.into();
+        self.config.zone = zone.into();
         self
-    }
-
-    /// Instances seeded per zone for each tenant (3 by default: the last of
-    /// two or more is `stopped`, the others `running`).
-    pub fn instances_per_region(mut self, n: u32) -> Self {
-        self.config.instances_per_region = n;
-        self
-    }
-
-    /// The seed for ids and faults at a rate.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.config.seed = seed;
-        self
-    }
-
-    /// Every tenant's quota.
-    pub fn quota(mut self, quota: Quota) -> Self {
-        self.config.quota = quota;
-        self
-    }
-
-    /// How long transitions take (default [`DEFAULT_DELAYS`]; keep `resize`
-    /// zero, the API answers a resize synchronously).
-    pub fn delays(mut self, delays: Delays) -> Self {
-        self.config.policy.delays = delays;
-        self
-    }
-
-    /// How the engine's clock moves: [`ClockMode::Manual`] by default (tests
-    /// step it), [`ClockMode::Wall`] when serving people.
-    pub fn clock(mut self, mode: ClockMode) -> Self {
-        self.clock = mode;
-        self
-    }
-
-    /// Prints one line per request (`METHOD path -> status`) to stderr;
-    /// never headers, so never a signature.
-    pub fn log_requests(mut self, on: bool) -> Self {
-        self.log_requests = on;
-        self
-    }
-
-    /// The fake.
-    pub fn build(mut self) -> ExoscaleFake {
-        let zone = RegionId::new(self.zone.clone())
-            .or_else(|_| RegionId::new(DEFAULT_ZONE))
-            .unwrap_or_else(|_| unreachable!("the default zone is a valid id"));
-        if !self.config.regions.contains(&zone) {
-            self.config.regions.push(zone.clone());
-        }
-        let engine = self
-            .engine
-            .unwrap_or_else(|| Engine::with_clock(self.config, self.clock));
-        let mut keys: HashMap<String, (String, String)> =
-            self.keys.into_iter().map(|(k, s, t)| (k, (s, t))).collect();
-        if keys.is_empty() {
-            keys.insert(
-                DEFAULT_KEY.to_owned(),
-                (DEFAULT_SECRET.to_owned(), DEFAULT_TENANT.to_owned()),
-            );
-        }
-        ExoscaleFake {
-            inner: Arc::new(Inner {
-                engine,
-                keys,
-                zone,
-                log_requests: self.log_requests,
-                state: Mutex::default(),
-            }),
-        }
     }
 }
 
 // ----- the fake ---------------------------------------------------------------
 
-/// The Exoscale API v2 block-storage endpoints, served from an [`Engine`].
+/// The Exoscale API v2 block-storage endpoints, served from an [`Engine`]:
+/// the [`Fake`] of [`ExoscaleDialect`].
 ///
-/// Cheap to clone; clones serve the same cloud. Mount it on a
-/// [`MockServer`] with [`mount`](Self::mount), start a server of its own
-/// with [`start`](Self::start), or use it as a wiremock [`Respond`]er.
-#[derive(Clone)]
-pub struct ExoscaleFake {
-    inner: Arc<Inner>,
-}
+/// Cheap to clone; clones serve the same cloud. Mount it on a wiremock
+/// server with [`mount`](Fake::mount), start a server of its own with
+/// [`start`](Fake::start), or use it as a wiremock `Respond`er.
+pub type ExoscaleFake = Fake<ExoscaleDialect>;
 
-impl fmt::Debug for ExoscaleFake {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ExoscaleFake")
-            .field("engine", &self.inner.engine)
-            .field("zone", &self.inner.zone)
-            .field("keys", &self.inner.keys.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for ExoscaleFake {
-    fn default() -> Self {
-        Self::builder().build()
-    }
-}
-
-impl ExoscaleFake {
-    /// A builder: [`policy`], [`DEFAULT_ZONES`] with [`DEFAULT_ZONE`]
-    /// served, three instances per zone, a manual clock.
-    pub fn builder() -> ExoscaleFakeBuilder {
-        ExoscaleFakeBuilder {
-            keys: Vec::new(),
-            engine: None,
-            config: EngineConfig {
-                policy: policy(),
-                regions: DEFAULT_ZONES
-                    .iter()
-                    .filter_map(|r| RegionId::new(*r).ok())
-                    .collect(),
-                ..EngineConfig::default()
-            },
-            zone: DEFAULT_ZONE.to_owned(),
-            clock: ClockMode::Manual,
-            log_requests: false,
-        }
-    }
-
-    /// The engine underneath: step its clock, inject faults, look inside.
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
-    }
-
+impl Fake<ExoscaleDialect> {
     /// The zone served at `/v2`.
     pub fn zone(&self) -> &RegionId {
-        &self.inner.zone
+        &self.dialect().zone
     }
 
     /// The tenant API key `key` acts for, if it is accepted.
     pub fn tenant_of(&self, key: &str) -> Option<&str> {
-        self.inner.keys.get(key).map(|(_, t)| t.as_str())
-    }
-
-    /// Mounts the fake on `server` under `/v2`, at wiremock priorities 1 and
-    /// 2 (mount other mocks on those paths above 2).
-    pub async fn mount(&self, server: &MockServer) {
-        let handler: Arc<dyn Handler> = Arc::clone(&self.inner) as Arc<dyn Handler>;
-        super::mount(server, r"^/v2(/.*)?$", handler).await;
-    }
-
-    /// A new [`MockServer`] on a free loopback port with the fake mounted
-    /// (and a JSON 404 for every other path).
-    pub async fn start(&self) -> MockServer {
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        self.mount(&server).await;
-        super::mount_not_found(&server).await;
-        server
-    }
-
-    /// The base URL of the fake on `server`: `http://127.0.0.1:PORT/v2`.
-    pub fn base_url(server: &MockServer) -> String {
-        format!("{}{PATH_PREFIX}", server.uri())
+        self.dialect().keys.get(key).map(|(_, t)| t.as_str())
     }
 }
 
-impl Respond for ExoscaleFake {
-    /// Answers one request. A `DropConnection` fault cannot close the
-    /// connection from here; it is answered 502 after the change (use
-    /// [`ExoscaleFake::mount`] for real dropped connections).
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let reply = handle_safely(&*self.inner, request);
-        if reply.drop_connection {
-            let mut bad_gateway = error_reply(&ApiError::new(502, "Bad Gateway"));
-            bad_gateway.delay = reply.delay;
-            return bad_gateway.into_template();
-        }
-        reply.into_template()
-    }
+/// Exoscale's settings in the binaries (today's flags and variables).
+const SETTINGS: &[Setting] = &[
+    Setting {
+        flag: "exoscale-key",
+        env: "VOLUME_SIM_EXOSCALE_KEY",
+        value_name: "KEY",
+        default: Some(DEFAULT_KEY),
+        help: "The API key the Exoscale fake accepts.",
+        secret: false,
+    },
+    Setting {
+        flag: "exoscale-secret",
+        env: "VOLUME_SIM_EXOSCALE_SECRET",
+        value_name: "SECRET",
+        default: Some(DEFAULT_SECRET),
+        help: "The API secret of that key.",
+        secret: true,
+    },
+];
+
+/// Exoscale's line in the [registry](super::registry).
+pub const ENTRY: Entry = Entry {
+    name: "exoscale",
+    settings: SETTINGS,
+    build: build_from_settings,
+    credentials: |s: &Settings| {
+        format!(
+            "key: {}   secret: {}",
+            s.shown("exoscale-key"),
+            s.shown("exoscale-secret")
+        )
+    },
+};
+
+fn build_from_settings(
+    options: &FakeOptions,
+    settings: &Settings,
+) -> Result<std::sync::Arc<dyn Handler>, String> {
+    let key = settings.get("exoscale-key").unwrap_or(DEFAULT_KEY);
+    let secret = settings.get("exoscale-secret").unwrap_or(DEFAULT_SECRET);
+    Ok(ExoscaleFake::builder()
+        .options(options.clone())
+        .key(key, secret, DEFAULT_TENANT)
+        .build()
+        .handler())
 }
 
-struct Inner {
-    engine: Engine,
+/// The Exoscale dialect: what [`ExoscaleFake`] runs through the pipeline.
+pub struct ExoscaleDialect {
     /// key -> (secret, tenant).
     keys: HashMap<String, (String, String)>,
     zone: RegionId,
-    log_requests: bool,
     state: Mutex<FakeState>,
+}
+
+impl fmt::Debug for ExoscaleDialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExoscaleDialect")
+            .field("keys", &self.keys.len())
+            .field("zone", &self.zone)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The served zone of `config`, or the default when it is not a valid id.
+fn served_zone(config: &ExoscaleConfig) -> RegionId {
+    RegionId::new(config.zone.clone())
+        .or_else(|_| RegionId::new(DEFAULT_ZONE))
+        .unwrap_or_else(|_| unreachable!("the default zone is a valid id"))
 }
 
 /// What the fake keeps beside the engine: operations, and snapshot names
@@ -511,91 +421,54 @@ enum Outcome {
     },
 }
 
-impl Inner {
-    fn state(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Handler for Inner {
-    fn handle(&self, request: &Request) -> Reply {
-        let reply = self.answer(request);
-        if self.log_requests {
-            eprintln!(
-                "exoscale {} {}{} -> {}{}",
-                request.method,
-                request.url.path(),
-                request
-                    .url
-                    .query()
-                    .map_or_else(String::new, |q| format!("?{q}")),
-                reply.status,
-                if reply.drop_connection {
-                    " (connection dropped)"
-                } else {
-                    ""
-                }
-            );
-        }
-        reply
-    }
-
-    fn internal_error(&self) -> Reply {
-        error_reply(&ApiError::new(500, "Internal server error"))
-    }
-}
-
 // ----- errors -----------------------------------------------------------------
 
-/// An Exoscale error answer: a status and a message.
-#[derive(Debug, Clone)]
-struct ApiError {
-    status: u16,
-    message: String,
-    retry_after: Option<u64>,
+/// A refusal with Exoscale's `status` and `message`, of the kind the status
+/// says.
+fn refusal(status: u16, message: impl Into<String>) -> Rejection {
+    let kind = match status {
+        400 => RejectKind::BadField,
+        401 => RejectKind::Unauthenticated,
+        403 => RejectKind::Forbidden,
+        404 => RejectKind::NotFound,
+        405 => RejectKind::MethodNotAllowed,
+        409 => RejectKind::Conflict,
+        429 => RejectKind::RateLimited,
+        _ => RejectKind::Internal,
+    };
+    Rejection::new(kind, status, message)
 }
 
-impl ApiError {
-    fn new(status: u16, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, message)
-    }
-
-    fn conflict(message: impl Into<String>) -> Self {
-        Self::new(409, message)
-    }
-
-    fn not_found(kind: Kind) -> Self {
-        Self::new(
-            404,
-            match kind {
-                Kind::Volume => "Blockstorage Volume not found",
-                Kind::Snapshot => "Blockstorage Snapshot not found",
-            },
-        )
-    }
+fn bad_request(message: impl Into<String>) -> Rejection {
+    refusal(400, message)
 }
 
-fn error_reply(e: &ApiError) -> Reply {
-    let message = if e.message.trim().is_empty() {
+fn conflict(message: impl Into<String>) -> Rejection {
+    refusal(409, message)
+}
+
+fn not_found(kind: Kind) -> Rejection {
+    Rejection::not_found(match kind {
+        Kind::Volume => "Blockstorage Volume not found",
+        Kind::Snapshot => "Blockstorage Snapshot not found",
+    })
+}
+
+/// Exoscale's error body: `{"message": ...}`; a 429 also carries the
+/// spec's `rate-limited` fields (`error`, `retry_after`) and `Retry-After`.
+fn render_error(r: &Rejection) -> FakeResponse {
+    let message = if r.message.trim().is_empty() {
         "Internal server error"
     } else {
-        &e.message
+        &r.message
     };
-    match e.retry_after {
-        Some(s) => Reply::json(
-            e.status,
+    match r.retry_after_secs() {
+        Some(s) => FakeResponse::json(
+            r.status,
             &json!({"message": message, "error": message, "retry_after": s}),
         )
         .header("retry-after", s.to_string()),
-        None => Reply::json(e.status, &json!({ "message": message })),
+        None => FakeResponse::json(r.status, &json!({ "message": message })),
     }
 }
 
@@ -609,24 +482,24 @@ fn wire_field(field: &str) -> &str {
 }
 
 /// The Exoscale answer for an engine error.
-fn from_core(e: Error) -> ApiError {
+fn from_core(e: Error) -> Rejection {
     match e {
         Error::NotFound {
             kind: ResourceKind::Instance,
             ..
-        } => ApiError::new(404, "Instance not found"),
+        } => Rejection::not_found("Instance not found"),
         Error::NotFound {
             kind: ResourceKind::Snapshot,
             ..
-        } => ApiError::not_found(Kind::Snapshot),
-        Error::NotFound { .. } => ApiError::not_found(Kind::Volume),
-        Error::AlreadyExists { name, .. } => ApiError::conflict(format!("{name} already exists")),
+        } => not_found(Kind::Snapshot),
+        Error::NotFound { .. } => not_found(Kind::Volume),
+        Error::AlreadyExists { name, .. } => conflict(format!("{name} already exists")),
         Error::InvalidState {
             kind: ResourceKind::Instance,
             state,
             operation: "resize_volume",
             ..
-        } => ApiError::conflict(format!(
+        } => conflict(format!(
             "Only detached volumes or volumes attached to stopped instances can be resized (the instance is {state})"
         )),
         Error::InvalidState {
@@ -634,21 +507,18 @@ fn from_core(e: Error) -> ApiError {
             state,
             operation,
             ..
-        } => ApiError::conflict(state_message(kind, &state, operation)),
+        } => conflict(state_message(kind, &state, operation)),
         Error::InvalidInput { field, reason, .. } => {
-            ApiError::bad_request(format!("{}: {reason}", wire_field(&field)))
+            bad_request(format!("{}: {reason}", wire_field(&field)))
         }
-        Error::QuotaExceeded { message, .. } => {
-            ApiError::conflict(format!("Quota exceeded: {message}"))
-        }
+        Error::QuotaExceeded { message, .. } => conflict(format!("Quota exceeded: {message}")),
         Error::Unsupported { operation, .. } => {
-            ApiError::bad_request(format!("{operation} is not supported"))
+            bad_request(format!("{operation} is not supported"))
         }
-        Error::RateLimited { retry_after, .. } => ApiError {
-            retry_after: Some(retry_after.map_or(1, retry_after_secs)),
-            ..ApiError::new(429, "Too many requests")
-        },
-        _ => ApiError::new(500, "Internal server error"),
+        Error::RateLimited { retry_after, .. } => {
+            Rejection::rate_limited(retry_after.unwrap_or(Duration::from_secs(1)))
+        }
+        _ => Rejection::internal(),
     }
 }
 
@@ -676,24 +546,42 @@ fn state_message(kind: ResourceKind, state: &str, operation: &str) -> String {
 
 // ----- routing ----------------------------------------------------------------
 
+/// An Exoscale request, routed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
+pub enum Route {
+    /// `GET /zone` (unsigned).
     Zones,
+    /// `GET /block-storage`.
     ListVolumes,
+    /// `POST /block-storage`.
     CreateVolume,
+    /// `GET /block-storage/{id}`.
     GetVolume(String),
+    /// `PUT /block-storage/{id}`.
     UpdateVolume(String),
+    /// `DELETE /block-storage/{id}`.
     DeleteVolume(String),
+    /// `PUT /block-storage/{id}:attach`.
     Attach(String),
+    /// `PUT /block-storage/{id}:detach`.
     Detach(String),
+    /// `PUT /block-storage/{id}:resize-volume`.
     Resize(String),
+    /// `POST /block-storage/{id}:create-snapshot`.
     CreateSnapshot(String),
+    /// `GET /block-storage-snapshot`.
     ListSnapshots,
+    /// `GET /block-storage-snapshot/{id}`.
     GetSnapshot(String),
+    /// `PUT /block-storage-snapshot/{id}`.
     UpdateSnapshot(String),
+    /// `DELETE /block-storage-snapshot/{id}`.
     DeleteSnapshot(String),
+    /// `GET /operation/{id}`.
     GetOperation(String),
+    /// `GET /instance`.
     ListInstances,
+    /// `GET /instance/{id}`.
     GetInstance(String),
 }
 
@@ -719,9 +607,9 @@ impl Route {
 }
 
 /// The route for `method` on the path below `/v2`.
-fn route(method: &Method, segs: &[&str]) -> Result<Route, ApiError> {
-    let not_allowed = || ApiError::new(405, "Method Not Allowed");
-    let not_found = || ApiError::new(404, "Not Found");
+fn route(method: &Method, segs: &[&str]) -> Result<Route, Rejection> {
+    let not_allowed = || refusal(405, "Method Not Allowed");
+    let not_found = || refusal(404, "Not Found");
     let (get, post, put, delete) = (
         *method == Method::GET,
         *method == Method::POST,
@@ -767,23 +655,11 @@ fn route(method: &Method, segs: &[&str]) -> Result<Route, ApiError> {
     }
 }
 
-/// The segments below `/v2`, or `None` for another path. A trailing slash is
-/// ignored.
-fn segments(path: &str) -> Option<Vec<&str>> {
-    let rest = path.strip_prefix(PATH_PREFIX)?;
-    if rest.is_empty() {
-        return Some(Vec::new());
-    }
-    let rest = rest.strip_prefix('/')?;
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    Some(rest.split('/').collect())
-}
-
 // ----- authentication ------------------------------------------------------------
 
-impl Inner {
-    /// The tenant a correctly signed request acts for.
-    fn authenticate(&self, request: &Request) -> Result<String, sign::AuthError> {
+impl ExoscaleDialect {
+    /// Who a correctly signed request acts for.
+    fn verify(&self, request: &FakeRequest) -> Result<Principal, sign::AuthError> {
         use sign::AuthError;
         let value = request
             .headers
@@ -803,7 +679,6 @@ impl Inner {
             return Err(AuthError::Expired);
         }
         let pairs: Vec<(String, String)> = request
-            .url
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
@@ -813,13 +688,13 @@ impl Inner {
         );
         let message = sign::message(
             request.method.as_str(),
-            request.url.path(),
+            &request.path,
             &request.body,
             &values,
             header.expires,
         );
         if sign::verify_mac(secret, &message, &header.signature) {
-            Ok(tenant.clone())
+            Ok(Principal::new(tenant.clone(), header.credential))
         } else {
             Err(AuthError::BadSignature)
         }
@@ -830,51 +705,49 @@ impl Inner {
 
 /// The JSON object a request carries. `required`: an empty body is refused
 /// (the spec marks the body required); otherwise it is an empty object.
-fn body_object(request: &Request, required: bool) -> Result<Map<String, Value>, ApiError> {
+fn body_object(request: &FakeRequest, required: bool) -> Result<Map<String, Value>, Rejection> {
     if request.body.iter().all(u8::is_ascii_whitespace) {
         return if required {
-            Err(ApiError::bad_request("A JSON request body is required"))
+            Err(bad_request("A JSON request body is required"))
         } else {
             Ok(Map::new())
         };
     }
     match serde_json::from_slice::<Value>(&request.body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::bad_request(
-            "The request body must be a JSON object",
-        )),
-        Err(_) => Err(ApiError::bad_request("The request body is not valid JSON")),
+        Ok(_) => Err(bad_request("The request body must be a JSON object")),
+        Err(_) => Err(bad_request("The request body is not valid JSON")),
     }
 }
 
 /// A name: a string of 1 to 255 characters; `null` is absent.
-fn name_field(obj: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+fn name_field(obj: &Map<String, Value>) -> Result<Option<String>, Rejection> {
     match obj.get("name") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => any_reasonable_name(s)
             .map(|()| Some(s.clone()))
-            .map_err(|reason| ApiError::bad_request(format!("name: {reason}"))),
-        Some(_) => Err(ApiError::bad_request("name: must be a string")),
+            .map_err(|reason| bad_request(format!("name: {reason}"))),
+        Some(_) => Err(bad_request("name: must be a string")),
     }
 }
 
 /// A size in GiB: an integer >= 1; `null` is absent.
-fn size_field(obj: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
+fn size_field(obj: &Map<String, Value>) -> Result<Option<u64>, Rejection> {
     match obj.get("size") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_u64() {
             Some(s) if s >= 1 => Ok(Some(s)),
             _ if n.as_i64().is_some() || n.as_u64().is_some() => {
-                Err(ApiError::bad_request("size: must be greater than 0"))
+                Err(bad_request("size: must be greater than 0"))
             }
-            _ => Err(ApiError::bad_request("size: must be an integer")),
+            _ => Err(bad_request("size: must be an integer")),
         },
-        Some(_) => Err(ApiError::bad_request("size: must be an integer")),
+        Some(_) => Err(bad_request("size: must be an integer")),
     }
 }
 
 /// `labels`: an object of strings; `null` is absent.
-fn labels_field(obj: &Map<String, Value>) -> Result<Option<Labels>, ApiError> {
+fn labels_field(obj: &Map<String, Value>) -> Result<Option<Labels>, Rejection> {
     match obj.get("labels") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => {
@@ -885,7 +758,7 @@ fn labels_field(obj: &Map<String, Value>) -> Result<Option<Labels>, ApiError> {
                         labels.insert(k.clone(), s.clone());
                     }
                     _ => {
-                        return Err(ApiError::bad_request(
+                        return Err(bad_request(
                             "labels: must be an object of non-empty keys and string values",
                         ))
                     }
@@ -893,21 +766,21 @@ fn labels_field(obj: &Map<String, Value>) -> Result<Option<Labels>, ApiError> {
             }
             Ok(Some(labels))
         }
-        Some(_) => Err(ApiError::bad_request("labels: must be an object")),
+        Some(_) => Err(bad_request("labels: must be an object")),
     }
 }
 
 /// A `{"id": "..."}` reference; `null` is absent.
-fn ref_field(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+fn ref_field(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, Rejection> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => match m.get("id") {
             Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-            _ => Err(ApiError::bad_request(format!(
+            _ => Err(bad_request(format!(
                 "{key}: must be an object with a string id"
             ))),
         },
-        Some(_) => Err(ApiError::bad_request(format!(
+        Some(_) => Err(bad_request(format!(
             "{key}: must be an object with a string id"
         ))),
     }
@@ -1156,78 +1029,103 @@ fn uuid_from(n: u64) -> String {
 
 // ----- the request pipeline ---------------------------------------------------------------
 
-impl Inner {
-    fn answer(&self, request: &Request) -> Reply {
-        match self.answer_inner(request) {
-            Ok(reply) => reply,
-            Err(e) => error_reply(&e),
+impl Dialect for ExoscaleDialect {
+    const NAME: &'static str = "exoscale";
+    const PREFIXES: &'static [&'static str] = &[PATH_PREFIX];
+    type Route = Route;
+    type Config = ExoscaleConfig;
+
+    fn policy() -> Policy {
+        policy()
+    }
+
+    fn default_regions() -> Vec<RegionId> {
+        DEFAULT_ZONES
+            .iter()
+            .filter_map(|r| RegionId::new(*r).ok())
+            .collect()
+    }
+
+    fn prepare(config: &ExoscaleConfig, engine: &mut EngineConfig) {
+        let zone = served_zone(config);
+        if !engine.regions.contains(&zone) {
+            engine.regions.push(zone);
         }
     }
 
-    fn answer_inner(&self, request: &Request) -> Result<Reply, ApiError> {
-        let segs = segments(request.url.path()).ok_or_else(|| ApiError::new(404, "Not Found"))?;
-        let route = route(&request.method, &segs)?;
-        if route == Route::Zones {
-            return Ok(Reply::json(200, &self.zones(request)));
+    fn new(config: ExoscaleConfig, _engine: &Engine) -> Self {
+        let zone = served_zone(&config);
+        let mut keys: HashMap<String, (String, String)> = config
+            .keys
+            .into_iter()
+            .map(|(k, s, t)| (k, (s, t)))
+            .collect();
+        if keys.is_empty() {
+            keys.insert(
+                DEFAULT_KEY.to_owned(),
+                (DEFAULT_SECRET.to_owned(), DEFAULT_TENANT.to_owned()),
+            );
         }
-        let tenant = self
-            .authenticate(request)
-            .map_err(|e| ApiError::new(403, e.message()))?;
-        let fault = route.sim_op().and_then(|op| self.engine.decide_fault(op));
-        let mut delay = None;
-        match &fault {
-            Some(Fault::Latency(d)) => delay = Some(*d),
-            Some(Fault::ErrorBefore { status, message }) => {
-                return Err(injected(*status, message));
-            }
-            Some(Fault::RateLimited { retry_after }) => {
-                return Err(ApiError {
-                    retry_after: Some(retry_after_secs(*retry_after)),
-                    ..ApiError::new(429, "Too many requests")
-                });
-            }
-            _ => {}
+        Self {
+            keys,
+            zone,
+            state: Mutex::default(),
         }
-        let body = self.engine.with(|c| {
-            c.ensure_tenant(&tenant);
-            let mut st = self.state();
-            let mut op = Op {
-                c,
-                st: &mut st,
-                tenant: &tenant,
-                zone: &self.zone,
-                fault: fault.as_ref(),
-            };
-            op.run(&route, request)
-        })?;
-        let mut reply = match &fault {
-            Some(Fault::ErrorAfter { status, message }) => return Err(injected(*status, message)),
-            Some(Fault::DropConnection) => {
-                let mut r = Reply::json(200, &body);
-                r.drop_connection = true;
-                r
-            }
-            _ => Reply::json(200, &body),
+    }
+
+    fn route(&self, request: &FakeRequest, segments: &[&str]) -> Result<Route, Rejection> {
+        route(&request.method, segments)
+    }
+
+    fn public(
+        &self,
+        engine: &Engine,
+        route: &Route,
+        request: &FakeRequest,
+    ) -> Option<Result<FakeResponse, Rejection>> {
+        (*route == Route::Zones).then(|| Ok(FakeResponse::json(200, &self.zones(engine, request))))
+    }
+
+    fn authenticate(&self, request: &FakeRequest) -> Result<Principal, Rejection> {
+        self.verify(request)
+            .map_err(|e| Rejection::new(RejectKind::Unauthenticated, 403, e.message()))
+    }
+
+    fn operation(route: &Route) -> Option<SimOp> {
+        route.sim_op()
+    }
+
+    fn run(
+        &self,
+        op: &mut Operation<'_>,
+        route: &Route,
+        request: &FakeRequest,
+    ) -> Result<FakeResponse, Rejection> {
+        let mut st = self.state();
+        let mut op = Op {
+            c: op.control,
+            st: &mut st,
+            tenant: op.tenant,
+            zone: &self.zone,
+            fault: op.fault,
         };
-        reply.delay = delay;
-        Ok(reply)
+        op.run(route, request).map(|v| FakeResponse::json(200, &v))
+    }
+
+    fn render(&self, rejection: &Rejection) -> FakeResponse {
+        render_error(rejection)
+    }
+}
+
+impl ExoscaleDialect {
+    fn state(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// `GET /zone`: every zone; the served one points at this fake.
-    fn zones(&self, request: &Request) -> Value {
-        let host = request
-            .headers
-            .get("host")
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| {
-                request.url.host_str().map(|h| match request.url.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h.to_owned(),
-                })
-            })
-            .unwrap_or_else(|| "127.0.0.1".to_owned());
-        let zones: Vec<Value> = self.engine.with(|c| {
+    fn zones(&self, engine: &Engine, request: &FakeRequest) -> Value {
+        let host = request.header("host").unwrap_or("127.0.0.1").to_owned();
+        let zones: Vec<Value> = engine.with(|c| {
             c.regions()
                 .iter()
                 .map(|z| {
@@ -1250,16 +1148,6 @@ impl Inner {
     }
 }
 
-/// An injected error in Exoscale's shape.
-fn injected(status: u16, message: &str) -> ApiError {
-    let status = if (400..=599).contains(&status) {
-        status
-    } else {
-        500
-    };
-    ApiError::new(status, message)
-}
-
 /// One authenticated operation, run with the engine's lock held.
 struct Op<'a> {
     c: &'a mut Control,
@@ -1271,21 +1159,21 @@ struct Op<'a> {
 
 impl Op<'_> {
     /// A volume of this tenant in the served zone.
-    fn volume(&self, id: &str) -> Result<Volume, ApiError> {
+    fn volume(&self, id: &str) -> Result<Volume, Rejection> {
         VolumeId::new(id)
             .and_then(|vid| self.c.get_volume(self.tenant, &vid))
             .ok()
             .filter(|v| v.region == *self.zone)
-            .ok_or_else(|| ApiError::not_found(Kind::Volume))
+            .ok_or_else(|| not_found(Kind::Volume))
     }
 
     /// A snapshot of this tenant in the served zone.
-    fn snapshot(&self, id: &str) -> Result<Snapshot, ApiError> {
+    fn snapshot(&self, id: &str) -> Result<Snapshot, Rejection> {
         SnapshotId::new(id)
             .and_then(|sid| self.c.get_snapshot(self.tenant, &sid))
             .ok()
             .filter(|s| s.region == *self.zone)
-            .ok_or_else(|| ApiError::not_found(Kind::Snapshot))
+            .ok_or_else(|| not_found(Kind::Snapshot))
     }
 
     fn snapshots(&self) -> Vec<Snapshot> {
@@ -1319,18 +1207,18 @@ impl Op<'_> {
     }
 
     /// Refuses to change a volume while one of its snapshots is being taken.
-    fn not_snapshotting(&self, v: &Volume) -> Result<(), ApiError> {
+    fn not_snapshotting(&self, v: &Volume) -> Result<(), Rejection> {
         if is_snapshotting(&self.snapshots(), &v.id) {
-            return Err(ApiError::conflict(
+            return Err(conflict(
                 "Blockstorage Volume is snapshotting; try again when the snapshot is created",
             ));
         }
         Ok(())
     }
 
-    fn run(&mut self, route: &Route, request: &Request) -> Result<Value, ApiError> {
+    fn run(&mut self, route: &Route, request: &FakeRequest) -> Result<Value, Rejection> {
         match route {
-            Route::Zones => Err(ApiError::new(404, "Not Found")),
+            Route::Zones => Err(refusal(404, "Not Found")),
             Route::ListVolumes => self.list_volumes(request),
             Route::GetVolume(id) => {
                 let v = self.volume(id)?;
@@ -1379,13 +1267,13 @@ impl Op<'_> {
                 .ok()
                 .filter(|i| i.region == *self.zone)
                 .map(|i| instance_json(self.c, self.tenant, &i))
-                .ok_or_else(|| ApiError::new(404, "Instance not found")),
+                .ok_or_else(|| refusal(404, "Instance not found")),
         }
     }
 
-    fn list_volumes(&self, request: &Request) -> Result<Value, ApiError> {
+    fn list_volumes(&self, request: &FakeRequest) -> Result<Value, Rejection> {
         let mut instance = None;
-        for (k, v) in request.url.query_pairs() {
+        for (k, v) in request.query_pairs() {
             if k == "instance-id" {
                 instance = Some(v.into_owned());
             }
@@ -1406,7 +1294,7 @@ impl Op<'_> {
         Ok(json!({ "block-storage-volumes": items }))
     }
 
-    fn create(&mut self, request: &Request) -> Result<Value, ApiError> {
+    fn create(&mut self, request: &FakeRequest) -> Result<Value, Rejection> {
         let body = body_object(request, true)?;
         let name = name_field(&body)?.unwrap_or_else(|| DEFAULT_VOLUME_NAME.to_owned());
         let size = size_field(&body)?;
@@ -1422,7 +1310,7 @@ impl Op<'_> {
                 }
             }
             None => {
-                let n = size.ok_or_else(|| ApiError::bad_request("size: is required"))?;
+                let n = size.ok_or_else(|| bad_request("size: is required"))?;
                 CreateVolume::new(name, Size::gib(n))
             }
         };
@@ -1434,7 +1322,7 @@ impl Op<'_> {
         Ok(self.operation(Some((Kind::Volume, v.id.to_string())), false))
     }
 
-    fn update(&mut self, id: &str, request: &Request) -> Result<Value, ApiError> {
+    fn update(&mut self, id: &str, request: &FakeRequest) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request, true)?;
         let name = name_field(&body)?;
@@ -1454,7 +1342,7 @@ impl Op<'_> {
         Ok(self.operation(Some((Kind::Volume, v.id.to_string())), false))
     }
 
-    fn delete(&mut self, id: &str) -> Result<Value, ApiError> {
+    fn delete(&mut self, id: &str) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         self.not_snapshotting(&v)?;
         self.c
@@ -1463,19 +1351,19 @@ impl Op<'_> {
         Ok(self.operation(Some((Kind::Volume, v.id.to_string())), true))
     }
 
-    fn attach(&mut self, id: &str, request: &Request) -> Result<Value, ApiError> {
+    fn attach(&mut self, id: &str, request: &FakeRequest) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request, true)?;
-        let instance = ref_field(&body, "instance")?
-            .ok_or_else(|| ApiError::bad_request("instance: is required"))?;
+        let instance =
+            ref_field(&body, "instance")?.ok_or_else(|| bad_request("instance: is required"))?;
         let instance = InstanceId::new(instance)
             .ok()
             .and_then(|i| self.c.instance(self.tenant, &i).ok())
             .filter(|i| i.region == *self.zone)
-            .ok_or_else(|| ApiError::new(404, "Instance not found"))?;
+            .ok_or_else(|| refusal(404, "Instance not found"))?;
         self.not_snapshotting(&v)?;
         if !v.attachments.is_empty() {
-            return Err(ApiError::conflict("Volume already attached"));
+            return Err(conflict("Volume already attached"));
         }
         self.c
             .attach_volume(self.tenant, &v.id, &instance.id, self.fault)
@@ -1483,10 +1371,10 @@ impl Op<'_> {
         Ok(self.operation(Some((Kind::Volume, v.id.to_string())), false))
     }
 
-    fn detach(&mut self, id: &str) -> Result<Value, ApiError> {
+    fn detach(&mut self, id: &str) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         if v.attachments.is_empty() {
-            return Err(ApiError::conflict("Volume not attached"));
+            return Err(conflict("Volume not attached"));
         }
         self.not_snapshotting(&v)?;
         self.c
@@ -1495,12 +1383,12 @@ impl Op<'_> {
         Ok(self.operation(Some((Kind::Volume, v.id.to_string())), false))
     }
 
-    fn resize(&mut self, id: &str, request: &Request) -> Result<Value, ApiError> {
+    fn resize(&mut self, id: &str, request: &FakeRequest) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request, true)?;
-        let size = size_field(&body)?.ok_or_else(|| ApiError::bad_request("size: is required"))?;
+        let size = size_field(&body)?.ok_or_else(|| bad_request("size: is required"))?;
         if size <= v.size.as_gib() {
-            return Err(ApiError::bad_request(format!(
+            return Err(bad_request(format!(
                 "size: the volume can only grow (it is {} GiB)",
                 v.size.as_gib()
             )));
@@ -1513,23 +1401,21 @@ impl Op<'_> {
         Ok(self.render_volume(&v))
     }
 
-    fn create_snapshot(&mut self, id: &str, request: &Request) -> Result<Value, ApiError> {
+    fn create_snapshot(&mut self, id: &str, request: &FakeRequest) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request, false)?;
         let name = name_field(&body)?;
         let labels = labels_field(&body)?.unwrap_or_default();
         let snaps = self.snapshots();
         if is_snapshotting(&snaps, &v.id) {
-            return Err(ApiError::conflict(
-                "Blockstorage Volume is snapshotting already",
-            ));
+            return Err(conflict("Blockstorage Volume is snapshotting already"));
         }
         let taken = snaps
             .iter()
             .filter(|s| s.volume_id.as_ref() == Some(&v.id))
             .count();
         if taken >= MAX_SNAPSHOTS_PER_VOLUME {
-            return Err(ApiError::conflict(format!(
+            return Err(conflict(format!(
                 "A volume can have at most {MAX_SNAPSHOTS_PER_VOLUME} snapshots"
             )));
         }
@@ -1543,13 +1429,13 @@ impl Op<'_> {
         Ok(self.operation(Some((Kind::Snapshot, s.id.to_string())), false))
     }
 
-    fn update_snapshot(&mut self, id: &str, request: &Request) -> Result<Value, ApiError> {
+    fn update_snapshot(&mut self, id: &str, request: &FakeRequest) -> Result<Value, Rejection> {
         let s = self.snapshot(id)?;
         let body = body_object(request, true)?;
         let name = name_field(&body)?;
         let labels = labels_field(&body)?;
         if s.state != SnapshotState::Available && (name.is_some() || labels.is_some()) {
-            return Err(ApiError::conflict(format!(
+            return Err(conflict(format!(
                 "Blockstorage Snapshot is {}; it can be updated only when created",
                 snapshot_word(&s.state)
             )));
@@ -1564,8 +1450,8 @@ impl Op<'_> {
         Ok(self.operation(Some((Kind::Snapshot, s.id.to_string())), false))
     }
 
-    fn get_operation(&mut self, id: &str) -> Result<Value, ApiError> {
-        let not_found = || ApiError::new(404, "Operation not found");
+    fn get_operation(&mut self, id: &str) -> Result<Value, Rejection> {
+        let not_found = || refusal(404, "Operation not found");
         let rec = self
             .st
             .ops
@@ -1593,8 +1479,8 @@ mod tests {
     #[test]
     fn routes_follow_the_reference() {
         let r = |m: Method, p: &str| {
-            segments(p)
-                .ok_or_else(|| ApiError::new(404, ""))
+            super::super::pipeline::path_segments(ExoscaleDialect::PREFIXES, p)
+                .ok_or_else(|| refusal(404, ""))
                 .and_then(|s| route(&m, &s))
         };
         assert_eq!(r(Method::GET, "/v2/zone").unwrap(), Route::Zones);

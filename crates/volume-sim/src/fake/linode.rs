@@ -90,13 +90,14 @@
 //!   fake has no Linode configs. `encryption` is kept and shown
 //!   (`disabled` unless asked for, as the spec's default).
 //! - Faults: each request that reaches an operation calls
-//!   [`Engine::decide_fault`] once (`/regions` and `/volumes/types`, which are
+//!   [`Engine::decide_fault`](crate::engine::Engine::decide_fault) once (`/regions` and `/volumes/types`, which are
 //!   static, do not). `ErrorBefore`/`ErrorAfter` become that status with
 //!   `{"errors": [{"reason": message}]}`; `RateLimited` a 429
 //!   `{"errors": [{"reason": "Too many requests"}]}` with `Retry-After`;
 //!   `Latency` a delayed answer; `DropConnection` a closed connection after
-//!   the change when mounted with [`LinodeFake::mount`] (a 502 when the fake
-//!   is used as a plain [`Respond`]er, which cannot close connections);
+//!   the change when mounted with [`Fake::mount`] or served by the binary
+//!   (a 502 when the fake is used as a plain wiremock `Respond`er, which
+//!   cannot close connections);
 //!   `Stuck` and `LandInError` are applied by the engine.
 //! - Optional per-token rate limiting ([`LinodeFakeBuilder::rate_limit`]):
 //!   a fixed window on the engine's clock, with `X-RateLimit-Limit`,
@@ -107,23 +108,23 @@ mod filter;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use http::Method;
 use serde_json::{json, Map, Value};
 use volume_core::{
     CloneVolume, CreateVolume, Error, Instance, InstanceId, InstanceState, Labels, RegionId,
     ResourceKind, Size, UpdateVolume, Volume, VolumeId, VolumeState,
 };
-use wiremock::http::Method;
-use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 use self::filter::{Filter, FilterError};
-use super::{handle_safely, retry_after_secs, Handler, Reply};
-use crate::engine::{
-    AttachedResize, ClockMode, Control, Delays, Engine, EngineConfig, Fault, IdStyle, Policy,
-    Quota, SimOp,
+use super::registry::{Entry, Setting, Settings};
+use super::{
+    Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
+    Principal, RateLimit, RateStatus, Rejection,
 };
+use crate::engine::{AttachedResize, Control, Delays, Engine, Fault, IdStyle, Policy, SimOp};
 use volume_core::time::format_naive_utc as naive_utc;
 
 /// The token a fake accepts when none is configured; it acts for
@@ -266,244 +267,122 @@ pub fn policy() -> Policy {
 
 // ----- configuration --------------------------------------------------------
 
-#[derive(Debug, Clone, Copy)]
-struct RateLimit {
-    limit: u32,
-    window: Duration,
-}
-
-/// Builds a [`LinodeFake`]. `Debug` never shows the tokens.
-#[must_use]
-pub struct LinodeFakeBuilder {
+/// What a Linode fake accepts: bearer tokens and the tenant each acts for.
+/// `Debug` shows how many, never a token.
+#[derive(Default)]
+pub struct LinodeConfig {
     tokens: Vec<(String, String)>,
-    engine: Option<Engine>,
-    config: EngineConfig,
-    clock: ClockMode,
-    rate_limit: Option<RateLimit>,
-    log_requests: bool,
 }
 
-impl fmt::Debug for LinodeFakeBuilder {
+impl fmt::Debug for LinodeConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LinodeFakeBuilder")
+        f.debug_struct("LinodeConfig")
             .field("tokens", &self.tokens.len())
-            .field("regions", &self.config.regions)
-            .field("clock", &self.clock)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
-impl LinodeFakeBuilder {
+/// Builds a [`LinodeFake`]: the shared settings of [`FakeBuilder`] and
+/// [`token`](FakeBuilder::token).
+pub type LinodeFakeBuilder = FakeBuilder<LinodeDialect>;
+
+impl FakeBuilder<LinodeDialect> {
     /// Accepts `token` as a bearer token acting for `tenant`. Several tokens
     /// may act for one tenant. Without any, [`DEFAULT_TOKEN`] acts for
     /// [`DEFAULT_TENANT`].
     pub fn token(mut self, token: impl Into<String>, tenant: impl Into<String>) -> Self {
-        self.tokens.push((token.into(), tenant.into()));
+        self.config.tokens.push((token.into(), tenant.into()));
         self
-    }
-
-    /// Serves `engine` instead of a new one (its policy, regions, clock and
-    /// seed then apply, and the settings below that shape a new engine are
-    /// ignored). Give it [`policy`] and numeric ids for Linode's rules.
-    pub fn engine(mut self, engine: Engine) -> Self {
-        self.engine = Some(engine);
-        self
-    }
-
-    /// The regions (Linode region ids; the default is [`DEFAULT_REGIONS`]).
-    ///
-    /// # Errors
-    /// When a region id is not a valid id.
-    pub fn regions<I, S>(mut self, regions: I) -> volume_core::Result<Self>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.config.regions = regions
-            .into_iter()
-            .map(RegionId::new)
-            .collect::<volume_core::Result<_>>()?;
-        Ok(self)
-    }
-
-    /// Instances seeded per region for each tenant (3 by default: the last
-    /// of two or more is `offline`, the others `running`).
-    pub fn instances_per_region(mut self, n: u32) -> Self {
-        self.config.instances_per_region = n;
-        self
-    }
-
-    /// The seed for faults at a rate.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.config.seed = seed;
-        self
-    }
-
-    /// Every tenant's quota.
-    pub fn quota(mut self, quota: Quota) -> Self {
-        self.config.quota = quota;
-        self
-    }
-
-    /// How long transitions take (default [`DEFAULT_DELAYS`]).
-    pub fn delays(mut self, delays: Delays) -> Self {
-        self.config.policy.delays = delays;
-        self
-    }
-
-    /// How the engine's clock moves: [`ClockMode::Manual`] by default (tests
-    /// step it), [`ClockMode::Wall`] when serving people.
-    pub fn clock(mut self, mode: ClockMode) -> Self {
-        self.clock = mode;
-        self
-    }
-
-    /// At most `limit` authenticated requests per token per `window` of the
-    /// engine's clock; more get a 429 with `Retry-After`. Off by default.
-    pub fn rate_limit(mut self, limit: u32, window: Duration) -> Self {
-        self.rate_limit = Some(RateLimit { limit, window });
-        self
-    }
-
-    /// Prints one line per request (`METHOD path -> status`) to stderr.
-    pub fn log_requests(mut self, on: bool) -> Self {
-        self.log_requests = on;
-        self
-    }
-
-    /// The fake.
-    pub fn build(self) -> LinodeFake {
-        let engine = self
-            .engine
-            .unwrap_or_else(|| Engine::with_clock(self.config, self.clock));
-        let mut tokens: HashMap<String, String> = self.tokens.into_iter().collect();
-        if tokens.is_empty() {
-            tokens.insert(DEFAULT_TOKEN.to_owned(), DEFAULT_TENANT.to_owned());
-        }
-        LinodeFake {
-            inner: Arc::new(Inner {
-                engine,
-                tokens,
-                rate_limit: self.rate_limit,
-                log_requests: self.log_requests,
-                state: Mutex::default(),
-            }),
-        }
     }
 }
 
 // ----- the fake ---------------------------------------------------------------
 
-/// The Linode API v4 volume endpoints, served from an [`Engine`].
+/// The Linode API v4 volume endpoints, served from an [`Engine`]: the
+/// [`Fake`] of [`LinodeDialect`].
 ///
-/// Cheap to clone; clones serve the same cloud. Mount it on a
-/// [`MockServer`] with [`mount`](Self::mount), start a server of its own
-/// with [`start`](Self::start), or use it as a wiremock [`Respond`]er.
-#[derive(Clone)]
-pub struct LinodeFake {
-    inner: Arc<Inner>,
+/// Cheap to clone; clones serve the same cloud. Mount it on a wiremock
+/// server with [`mount`](Fake::mount), start a server of its own with
+/// [`start`](Fake::start), or use it as a wiremock `Respond`er.
+pub type LinodeFake = Fake<LinodeDialect>;
+
+impl Fake<LinodeDialect> {
+    /// The tenant `token` acts for, if it is accepted.
+    pub fn tenant_of(&self, token: &str) -> Option<&str> {
+        self.dialect().tokens.get(token).map(String::as_str)
+    }
 }
 
-impl fmt::Debug for LinodeFake {
+/// Linode's settings in the binaries (today's flags and variables).
+const SETTINGS: &[Setting] = &[
+    Setting {
+        flag: "linode-token",
+        env: "VOLUME_SIM_LINODE_TOKEN",
+        value_name: "TOKEN",
+        default: Some(DEFAULT_TOKEN),
+        help: "The bearer token the Linode fake accepts.",
+        secret: true,
+    },
+    Setting {
+        flag: "linode-rate-limit",
+        env: "VOLUME_SIM_LINODE_RATE_LIMIT",
+        value_name: "N",
+        default: None,
+        help: "Limit each Linode token to this many requests per minute (429 with Retry-After beyond). No limit by default.",
+        secret: false,
+    },
+];
+
+/// Linode's line in the [registry](super::registry).
+pub const ENTRY: Entry = Entry {
+    name: "linode",
+    settings: SETTINGS,
+    build: build_from_settings,
+    credentials: |s: &Settings| format!("token: {}", s.shown("linode-token")),
+};
+
+fn build_from_settings(
+    options: &FakeOptions,
+    settings: &Settings,
+) -> Result<std::sync::Arc<dyn Handler>, String> {
+    let mut options = options.clone();
+    if let Some(n) = settings.get("linode-rate-limit") {
+        let limit = n
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| format!("--linode-rate-limit: {n:?} is not a whole number"))?;
+        options.rate_limit = Some(RateLimit {
+            limit,
+            window: Duration::from_secs(60),
+        });
+    }
+    let token = settings.get("linode-token").unwrap_or(DEFAULT_TOKEN);
+    Ok(LinodeFake::builder()
+        .options(options)
+        .token(token, DEFAULT_TENANT)
+        .build()
+        .handler())
+}
+
+/// The Linode dialect: what [`LinodeFake`] runs through the pipeline.
+pub struct LinodeDialect {
+    tokens: HashMap<String, String>,
+    state: Mutex<FakeState>,
+}
+
+impl fmt::Debug for LinodeDialect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LinodeFake")
-            .field("engine", &self.inner.engine)
-            .field("tokens", &self.inner.tokens.len())
+        f.debug_struct("LinodeDialect")
+            .field("tokens", &self.tokens.len())
             .finish_non_exhaustive()
     }
 }
 
-impl Default for LinodeFake {
-    fn default() -> Self {
-        Self::builder().build()
-    }
-}
-
-impl LinodeFake {
-    /// A builder: [`policy`], [`DEFAULT_REGIONS`], three instances per
-    /// region, a manual clock.
-    pub fn builder() -> LinodeFakeBuilder {
-        LinodeFakeBuilder {
-            tokens: Vec::new(),
-            engine: None,
-            config: EngineConfig {
-                policy: policy(),
-                regions: DEFAULT_REGIONS
-                    .iter()
-                    .filter_map(|r| RegionId::new(*r).ok())
-                    .collect(),
-                ..EngineConfig::default()
-            },
-            clock: ClockMode::Manual,
-            rate_limit: None,
-            log_requests: false,
-        }
-    }
-
-    /// The engine underneath: step its clock, inject faults, look inside.
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
-    }
-
-    /// The tenant `token` acts for, if it is accepted.
-    pub fn tenant_of(&self, token: &str) -> Option<&str> {
-        self.inner.tokens.get(token).map(String::as_str)
-    }
-
-    /// Mounts the fake on `server` under `/v4` and `/v4beta`, at wiremock
-    /// priorities 1 and 2 (mount other mocks on those paths above 2).
-    pub async fn mount(&self, server: &MockServer) {
-        let handler: Arc<dyn Handler> = Arc::clone(&self.inner) as Arc<dyn Handler>;
-        super::mount(server, r"^/v4(beta)?(/.*)?$", handler).await;
-    }
-
-    /// A new [`MockServer`] on a free loopback port with the fake mounted
-    /// (and a JSON 404 for every other path).
-    pub async fn start(&self) -> MockServer {
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        self.mount(&server).await;
-        super::mount_not_found(&server).await;
-        server
-    }
-
-    /// The base URL of the fake on `server`: `http://127.0.0.1:PORT/v4`.
-    pub fn base_url(server: &MockServer) -> String {
-        format!("{}{PATH_PREFIX}", server.uri())
-    }
-}
-
-impl Respond for LinodeFake {
-    /// Answers one request. A `DropConnection` fault cannot close the
-    /// connection from here; it is answered 502 after the change (use
-    /// [`LinodeFake::mount`] for real dropped connections).
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let reply = handle_safely(&*self.inner, request);
-        if reply.drop_connection {
-            let mut bad_gateway = error_reply(&ApiError::new(502, None, "Bad Gateway"));
-            bad_gateway.delay = reply.delay;
-            return bad_gateway.into_template();
-        }
-        reply.into_template()
-    }
-}
-
-struct Inner {
-    engine: Engine,
-    tokens: HashMap<String, String>,
-    rate_limit: Option<RateLimit>,
-    log_requests: bool,
-    state: Mutex<FakeState>,
-}
-
 /// What the fake keeps beside the engine: Linode-only fields of volumes,
-/// attachments waiting for a volume to become active, rate-limit windows.
+/// and attachments waiting for a volume to become active.
 #[derive(Debug, Default)]
 struct FakeState {
     volumes: HashMap<String, VolumeExtra>,
-    windows: HashMap<String, Window>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -520,112 +399,41 @@ struct PendingAttach {
     fault: Option<Fault>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start: Duration,
-    count: u32,
-}
-
-impl Inner {
+impl LinodeDialect {
     fn state(&self) -> MutexGuard<'_, FakeState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl Handler for Inner {
-    fn handle(&self, request: &Request) -> Reply {
-        let reply = self.answer(request);
-        if self.log_requests {
-            eprintln!(
-                "linode  {} {}{} -> {}{}",
-                request.method,
-                request.url.path(),
-                request
-                    .url
-                    .query()
-                    .map_or_else(String::new, |q| format!("?{q}")),
-                reply.status,
-                if reply.drop_connection {
-                    " (connection dropped)"
-                } else {
-                    ""
-                }
-            );
-        }
-        reply
-    }
-
-    fn internal_error(&self) -> Reply {
-        error_reply(&ApiError::new(500, None, "Internal server error"))
-    }
-}
-
 // ----- errors -----------------------------------------------------------------
 
-/// A Linode error answer: a status and the entries of `errors`.
-#[derive(Debug, Clone)]
-struct ApiError {
-    status: u16,
-    errors: Vec<(Option<String>, String)>,
-    retry_after: Option<u64>,
-}
-
-impl ApiError {
-    fn new(status: u16, field: Option<&str>, reason: impl Into<String>) -> Self {
-        Self {
-            status,
-            errors: vec![(field.map(str::to_owned), reason.into())],
-            retry_after: None,
+/// Linode's error body: `{"errors": [{"reason": ..., "field": ...}]}` with
+/// at least one entry, and `Retry-After` on a 429.
+fn render_error(r: &Rejection) -> FakeResponse {
+    let entry = |field: Option<&str>, reason: &str| {
+        let mut m = Map::new();
+        m.insert("reason".into(), Value::from(reason));
+        if let Some(f) = field {
+            m.insert("field".into(), Value::from(f));
         }
-    }
-
-    fn bad_request(field: &str, reason: impl Into<String>) -> Self {
-        Self::new(400, Some(field), reason)
-    }
-
-    fn not_found() -> Self {
-        Self::new(404, None, "Not found")
-    }
-
-    fn unauthorized() -> Self {
-        Self::new(401, None, "Invalid Token")
-    }
-
-    fn too_many(retry_after: u64) -> Self {
-        Self {
-            retry_after: Some(retry_after),
-            ..Self::new(429, None, "Too many requests")
-        }
-    }
-
-    fn many(entries: Vec<(Option<String>, String)>) -> Self {
-        Self {
-            status: 400,
-            errors: entries,
-            retry_after: None,
-        }
-    }
-}
-
-fn error_reply(e: &ApiError) -> Reply {
-    let mut errors: Vec<Value> = e
-        .errors
+        Value::Object(m)
+    };
+    let mut errors: Vec<Value> = r
+        .fields
         .iter()
-        .map(|(field, reason)| {
-            let mut m = Map::new();
-            m.insert("reason".into(), Value::from(reason.as_str()));
-            if let Some(f) = field {
-                m.insert("field".into(), Value::from(f.as_str()));
-            }
-            Value::Object(m)
-        })
+        .map(|(field, reason)| entry(Some(field), reason))
         .collect();
     if errors.is_empty() {
         // linodego takes an error answer with no entries for a success.
-        errors.push(json!({"reason": "Internal server error"}));
+        let reason = if r.message.is_empty() {
+            "Internal server error"
+        } else {
+            &r.message
+        };
+        errors.push(entry(None, reason));
     }
-    let reply = Reply::json(e.status, &json!({ "errors": errors }));
-    match e.retry_after {
+    let reply = FakeResponse::json(r.status, &json!({ "errors": errors }));
+    match r.retry_after_secs() {
         Some(s) => reply.header("retry-after", s.to_string()),
         None => reply,
     }
@@ -641,38 +449,49 @@ fn wire_field(field: &str) -> &str {
     }
 }
 
+/// A 400 without a field.
+fn refused(reason: impl Into<String>) -> Rejection {
+    Rejection::conflict(400, reason)
+}
+
+fn not_found() -> Rejection {
+    Rejection::not_found("Not found")
+}
+
 /// The Linode answer for an engine error raised by `op` on volume `id`.
-fn from_core(e: Error, id: &str) -> ApiError {
+fn from_core(e: Error, id: &str) -> Rejection {
     match e {
         Error::NotFound {
             kind: ResourceKind::Instance,
             ..
-        } => ApiError::bad_request("linode_id", "Linode not found."),
-        Error::NotFound { .. } => ApiError::not_found(),
+        } => Rejection::bad_field("linode_id", "Linode not found."),
+        Error::NotFound { .. } => not_found(),
         Error::AlreadyExists { .. } => {
-            ApiError::bad_request("label", "Label must be unique among your Volumes.")
+            Rejection::bad_field("label", "Label must be unique among your Volumes.")
         }
         Error::InvalidState {
             kind,
             state,
             operation,
             ..
-        } => ApiError::new(400, None, state_reason(kind, id, &state, operation)),
-        Error::InvalidInput { field, reason, .. } => ApiError::bad_request(wire_field(&field), reason),
-        Error::QuotaExceeded { message, .. } => ApiError::new(
-            400,
-            None,
-            format!("Account limit reached ({message}). Please contact support describing your requirement."),
-        ),
-        Error::Unauthenticated { .. } => ApiError::unauthorized(),
-        Error::PermissionDenied { .. } => ApiError::new(403, None, "Unauthorized"),
+        } => refused(state_reason(kind, id, &state, operation)),
+        Error::InvalidInput { field, reason, .. } => {
+            Rejection::bad_field(wire_field(&field), reason)
+        }
+        Error::QuotaExceeded { message, .. } => refused(format!(
+            "Account limit reached ({message}). Please contact support describing your requirement."
+        )),
+        Error::Unauthenticated { .. } => Rejection::unauthenticated("Invalid Token"),
+        Error::PermissionDenied { .. } => Rejection::forbidden("Unauthorized"),
         Error::RateLimited { retry_after, .. } => {
-            ApiError::too_many(retry_after.map_or(1, retry_after_secs))
+            Rejection::rate_limited(retry_after.unwrap_or(Duration::from_secs(1)))
         }
-        Error::Unsupported { operation, .. } => {
-            ApiError::new(400, None, format!("{operation} is not supported."))
-        }
-        other => ApiError::new(500, None, format!("Internal server error ({other})")),
+        Error::Unsupported { operation, .. } => refused(format!("{operation} is not supported.")),
+        other => Rejection::new(
+            super::RejectKind::Internal,
+            500,
+            format!("Internal server error ({other})"),
+        ),
     }
 }
 
@@ -713,33 +532,54 @@ fn state_reason(kind: ResourceKind, id: &str, state: &str, operation: &str) -> S
 
 // ----- routing ----------------------------------------------------------------
 
+/// A Linode request, routed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
+pub enum Route {
+    /// `OPTIONS` on a known path: the CORS pre-flight.
+    Preflight,
+    /// `GET /regions`.
     Regions,
+    /// `GET /regions/{id}`.
     Region(String),
+    /// `GET /volumes/types`.
     VolumeTypes,
+    /// `GET /volumes`.
     ListVolumes,
+    /// `POST /volumes`.
     CreateVolume,
+    /// `GET /volumes/{id}`.
     GetVolume(u64),
+    /// `PUT /volumes/{id}`.
     UpdateVolume(u64),
+    /// `DELETE /volumes/{id}`.
     DeleteVolume(u64),
+    /// `POST /volumes/{id}/attach`.
     Attach(u64),
+    /// `POST /volumes/{id}/detach`.
     Detach(u64),
+    /// `POST /volumes/{id}/clone`.
     Clone(u64),
+    /// `POST /volumes/{id}/resize`.
     Resize(u64),
+    /// `GET /linode/instances`.
     ListInstances,
+    /// `GET /linode/instances/{id}`.
     GetInstance(u64),
+    /// `GET /linode/instances/{id}/volumes`.
     InstanceVolumes(u64),
 }
 
 impl Route {
     fn is_public(&self) -> bool {
-        matches!(self, Self::Regions | Self::Region(_) | Self::VolumeTypes)
+        matches!(
+            self,
+            Self::Preflight | Self::Regions | Self::Region(_) | Self::VolumeTypes
+        )
     }
 
     fn sim_op(&self) -> Option<SimOp> {
         Some(match self {
-            Self::Regions | Self::Region(_) | Self::VolumeTypes => return None,
+            Self::Preflight | Self::Regions | Self::Region(_) | Self::VolumeTypes => return None,
             Self::ListVolumes => SimOp::ListVolumes,
             Self::CreateVolume => SimOp::CreateVolume,
             Self::GetVolume(_) => SimOp::GetVolume,
@@ -759,7 +599,7 @@ impl Route {
     /// `X-Accepted-OAuth-Scopes` header.
     fn scopes(&self) -> &'static str {
         match self {
-            Self::Regions | Self::Region(_) | Self::VolumeTypes => "*",
+            Self::Preflight | Self::Regions | Self::Region(_) | Self::VolumeTypes => "*",
             Self::ListVolumes | Self::GetVolume(_) => "volumes:read_only",
             Self::Attach(_) | Self::Detach(_) => "volumes:read_write linodes:read_write",
             Self::ListInstances | Self::GetInstance(_) | Self::InstanceVolumes(_) => {
@@ -779,11 +619,19 @@ fn int_id(seg: &str) -> Option<u64> {
 }
 
 /// The route for `method` on the path below the version prefix.
-fn route(method: &Method, segs: &[&str]) -> Result<Route, ApiError> {
+fn route(method: &Method, segs: &[&str]) -> Result<Route, Rejection> {
+    if method == Method::OPTIONS {
+        // Pre-flight: any known path, no token needed.
+        return [Method::GET, Method::POST, Method::PUT, Method::DELETE]
+            .iter()
+            .find_map(|m| route(m, segs).ok())
+            .map(|_| Route::Preflight)
+            .ok_or_else(not_found);
+    }
     let read = *method == Method::GET || *method == Method::HEAD;
     let post = *method == Method::POST;
-    let not_allowed = || ApiError::new(405, None, "Method Not Allowed");
-    let id = |s: &str| int_id(s).ok_or_else(ApiError::not_found);
+    let not_allowed = || Rejection::method_not_allowed("Method Not Allowed");
+    let id = |s: &str| int_id(s).ok_or_else(not_found);
     match segs {
         ["regions"] if read => Ok(Route::Regions),
         ["regions", r] if read => Ok(Route::Region((*r).to_owned())),
@@ -821,22 +669,8 @@ fn route(method: &Method, segs: &[&str]) -> Result<Route, ApiError> {
         | ["linode", "instances"]
         | ["linode", "instances", _]
         | ["linode", "instances", _, "volumes"] => Err(not_allowed()),
-        _ => Err(ApiError::not_found()),
+        _ => Err(not_found()),
     }
-}
-
-/// The segments below `/v4` or `/v4beta`, or `None` for another path. A
-/// trailing slash is ignored.
-fn segments(path: &str) -> Option<Vec<&str>> {
-    let rest = path
-        .strip_prefix("/v4beta")
-        .or_else(|| path.strip_prefix("/v4"))?;
-    if rest.is_empty() {
-        return Some(Vec::new());
-    }
-    let rest = rest.strip_prefix('/')?;
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    Some(rest.split('/').collect())
 }
 
 // ----- pagination -----------------------------------------------------------------
@@ -848,10 +682,10 @@ struct PageQuery {
     size: u64,
 }
 
-fn page_query(request: &Request) -> Result<PageQuery, ApiError> {
+fn page_query(request: &FakeRequest) -> Result<PageQuery, Rejection> {
     let mut page = None;
     let mut size = None;
-    for (k, v) in request.url.query_pairs() {
+    for (k, v) in request.query_pairs() {
         match &*k {
             "page" => page = Some(v.into_owned()),
             "page_size" => size = Some(v.into_owned()),
@@ -863,7 +697,7 @@ fn page_query(request: &Request) -> Result<PageQuery, ApiError> {
         Some(s) => match int_id(&s) {
             Some(n) if (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&n) => n,
             _ => {
-                return Err(ApiError::bad_request(
+                return Err(Rejection::bad_field(
                     "page_size",
                     format!(
                         "page_size must be an integer between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}."
@@ -873,7 +707,7 @@ fn page_query(request: &Request) -> Result<PageQuery, ApiError> {
         },
     };
     let bad_page = || {
-        ApiError::bad_request(
+        Rejection::bad_field(
             "page",
             "page must be an integer greater than or equal to 1.",
         )
@@ -904,7 +738,7 @@ fn envelope(items: Vec<Value>, q: PageQuery) -> Value {
 }
 
 /// Filters, orders and pages `items` as the request asks.
-fn list(request: &Request, fields: &[&str], items: Vec<Value>) -> Result<Value, ApiError> {
+fn list(request: &FakeRequest, fields: &[&str], items: Vec<Value>) -> Result<Value, Rejection> {
     let filter = parse_filter(request, fields)?;
     let q = page_query(request)?;
     Ok(filtered(items, &filter, q))
@@ -916,38 +750,34 @@ fn filtered(items: Vec<Value>, filter: &Filter, q: PageQuery) -> Value {
     envelope(items, q)
 }
 
-fn parse_filter(request: &Request, fields: &[&str]) -> Result<Filter, ApiError> {
+fn parse_filter(request: &FakeRequest, fields: &[&str]) -> Result<Filter, Rejection> {
     let raw = request.headers.get("x-filter").map(|v| v.as_bytes());
     Filter::parse(raw, fields)
-        .map_err(|FilterError(reason)| ApiError::bad_request("X-Filter", reason))
+        .map_err(|FilterError(reason)| Rejection::bad_field("X-Filter", reason))
 }
 
 // ----- request bodies ---------------------------------------------------------------
 
-type Entry = (Option<String>, String);
+type FieldError = (String, String);
 
-fn entry(field: &str, reason: impl Into<String>) -> Entry {
-    (Some(field.to_owned()), reason.into())
+fn entry(field: &str, reason: impl Into<String>) -> FieldError {
+    (field.to_owned(), reason.into())
 }
 
 /// The JSON object a request carries; an empty body is an empty object.
-fn body_object(request: &Request) -> Result<Map<String, Value>, ApiError> {
+fn body_object(request: &FakeRequest) -> Result<Map<String, Value>, Rejection> {
     if request.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(&request.body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::new(
-            400,
-            None,
-            "Request body must be a JSON object.",
-        )),
-        Err(_) => Err(ApiError::new(400, None, "Invalid JSON")),
+        Ok(_) => Err(refused("Request body must be a JSON object.")),
+        Err(_) => Err(refused("Invalid JSON")),
     }
 }
 
 /// A string field; `null` is absent.
-fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, Entry> {
+fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, FieldError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -957,7 +787,7 @@ fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a st
 
 /// An integer field (wide enough to tell negative and huge values apart);
 /// `null` is absent.
-fn int_field(obj: &Map<String, Value>, key: &str) -> Result<Option<i128>, Entry> {
+fn int_field(obj: &Map<String, Value>, key: &str) -> Result<Option<i128>, FieldError> {
     let not_int = || entry(key, format!("{key} must be an integer."));
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -979,7 +809,7 @@ fn int_field(obj: &Map<String, Value>, key: &str) -> Result<Option<i128>, Entry>
     }
 }
 
-fn bool_field(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, Entry> {
+fn bool_field(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, FieldError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -988,7 +818,7 @@ fn bool_field(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, Entry
 }
 
 /// `tags`: an array of strings; `null` is absent.
-fn tags_field(obj: &Map<String, Value>) -> Result<Option<Labels>, Entry> {
+fn tags_field(obj: &Map<String, Value>) -> Result<Option<Labels>, FieldError> {
     match obj.get("tags") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => {
@@ -1011,7 +841,7 @@ fn tags_field(obj: &Map<String, Value>) -> Result<Option<Labels>, Entry> {
 }
 
 /// A volume size in the request, checked against 10..=10240.
-fn size_field(obj: &Map<String, Value>, required: bool) -> Result<Option<u64>, Entry> {
+fn size_field(obj: &Map<String, Value>, required: bool) -> Result<Option<u64>, FieldError> {
     match int_field(obj, "size")? {
         None if required => Err(entry("size", "size is required.")),
         None => Ok(None),
@@ -1026,7 +856,7 @@ fn size_field(obj: &Map<String, Value>, required: bool) -> Result<Option<u64>, E
 }
 
 /// A Linode id in the request body.
-fn linode_id_field(obj: &Map<String, Value>, key: &str) -> Result<Option<InstanceId>, Entry> {
+fn linode_id_field(obj: &Map<String, Value>, key: &str) -> Result<Option<InstanceId>, FieldError> {
     match int_field(obj, key)? {
         None => Ok(None),
         Some(n) if n >= 0 => InstanceId::new(n.to_string())
@@ -1036,7 +866,7 @@ fn linode_id_field(obj: &Map<String, Value>, key: &str) -> Result<Option<Instanc
     }
 }
 
-fn label_field(obj: &Map<String, Value>, required: bool) -> Result<Option<String>, Entry> {
+fn label_field(obj: &Map<String, Value>, required: bool) -> Result<Option<String>, FieldError> {
     match str_field(obj, "label")? {
         None if required => Err(entry("label", "Label is required.")),
         None => Ok(None),
@@ -1047,7 +877,7 @@ fn label_field(obj: &Map<String, Value>, required: bool) -> Result<Option<String
 }
 
 /// Collects one field's outcome, keeping the error for the 400.
-fn keep<T>(r: Result<T, Entry>, errors: &mut Vec<Entry>) -> Option<T> {
+fn keep<T>(r: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
     r.map_err(|e| errors.push(e)).ok()
 }
 
@@ -1227,7 +1057,7 @@ fn instance_id(n: u64) -> InstanceId {
 }
 
 /// Response headers every answer carries (as recorded on real traffic).
-fn common_headers(reply: Reply) -> Reply {
+fn common_headers(reply: FakeResponse) -> FakeResponse {
     reply
         .header("access-control-allow-credentials", "true")
         .header(
@@ -1247,89 +1077,51 @@ fn common_headers(reply: Reply) -> Reply {
         .header("vary", "Authorization, X-Filter")
 }
 
-impl Inner {
-    fn answer(&self, request: &Request) -> Reply {
-        common_headers(match self.answer_inner(request) {
-            Ok(reply) => reply,
-            Err(e) => error_reply(&e),
-        })
+impl Dialect for LinodeDialect {
+    const NAME: &'static str = "linode";
+    const PREFIXES: &'static [&'static str] = &["/v4beta", PATH_PREFIX];
+    type Route = Route;
+    type Config = LinodeConfig;
+
+    fn policy() -> Policy {
+        policy()
     }
 
-    fn answer_inner(&self, request: &Request) -> Result<Reply, ApiError> {
-        let segs = segments(request.url.path()).ok_or_else(ApiError::not_found)?;
-        if request.method == Method::OPTIONS {
-            // Pre-flight: any known path, no token needed.
-            return route(&Method::GET, &segs)
-                .or_else(|_| route(&Method::POST, &segs))
-                .or_else(|_| route(&Method::PUT, &segs))
-                .or_else(|_| route(&Method::DELETE, &segs))
-                .map(|_| Reply::json(200, &json!({})));
-        }
-        let route = route(&request.method, &segs)?;
-        if route.is_public() {
-            return self
-                .public(&route, request)
-                .map(|v| Reply::json(200, &v).header("x-accepted-oauth-scopes", "*"));
-        }
-        let token = bearer(request).ok_or_else(ApiError::unauthorized)?;
-        let tenant = self
-            .tokens
-            .get(token)
-            .ok_or_else(ApiError::unauthorized)?
-            .clone();
-        let limits = self.check_rate(token)?;
-        let fault = route.sim_op().and_then(|op| self.engine.decide_fault(op));
-        let mut delay = None;
-        match &fault {
-            Some(Fault::Latency(d)) => delay = Some(*d),
-            Some(Fault::ErrorBefore { status, message }) => {
-                return Err(injected(*status, message));
-            }
-            Some(Fault::RateLimited { retry_after }) => {
-                return Err(ApiError::too_many(retry_after_secs(*retry_after)));
-            }
-            _ => {}
-        }
-        let outcome = self.engine.with(|c| {
-            c.ensure_tenant(&tenant);
-            let mut st = self.state();
-            reconcile(c, &mut st);
-            let mut op = Op {
-                c,
-                st: &mut st,
-                tenant: &tenant,
-                fault: fault.as_ref(),
-            };
-            op.run(&route, request)
-        });
-        let body = outcome?;
-        let mut reply = match &fault {
-            Some(Fault::ErrorAfter { status, message }) => return Err(injected(*status, message)),
-            Some(Fault::DropConnection) => {
-                let mut r = Reply::json(200, &body);
-                r.drop_connection = true;
-                r
-            }
-            _ => Reply::json(200, &body),
-        };
-        reply.delay = delay;
-        reply = reply
-            .header("x-accepted-oauth-scopes", route.scopes())
-            .header("x-oauth-scopes", "*");
-        if let Some((limit, remaining, reset)) = limits {
-            reply = reply
-                .header("x-ratelimit-limit", limit.to_string())
-                .header("x-ratelimit-remaining", remaining.to_string())
-                .header("x-ratelimit-reset", reset.to_string());
-        }
-        Ok(reply)
+    fn default_regions() -> Vec<RegionId> {
+        DEFAULT_REGIONS
+            .iter()
+            .filter_map(|r| RegionId::new(*r).ok())
+            .collect()
     }
 
-    /// The endpoints that need no token.
-    fn public(&self, route: &Route, request: &Request) -> Result<Value, ApiError> {
-        match route {
+    fn new(config: LinodeConfig, _engine: &Engine) -> Self {
+        let mut tokens: HashMap<String, String> = config.tokens.into_iter().collect();
+        if tokens.is_empty() {
+            tokens.insert(DEFAULT_TOKEN.to_owned(), DEFAULT_TENANT.to_owned());
+        }
+        Self {
+            tokens,
+            state: Mutex::default(),
+        }
+    }
+
+    fn route(&self, request: &FakeRequest, segments: &[&str]) -> Result<Route, Rejection> {
+        route(&request.method, segments)
+    }
+
+    fn public(
+        &self,
+        engine: &Engine,
+        route: &Route,
+        request: &FakeRequest,
+    ) -> Option<Result<FakeResponse, Rejection>> {
+        if !route.is_public() {
+            return None;
+        }
+        let answer = match route {
+            Route::Preflight => Ok(json!({})),
             Route::Regions => {
-                let items = self.engine.with(|c| {
+                let items = engine.with(|c| {
                     c.regions()
                         .iter()
                         .map(|r| region_json(r.as_str()))
@@ -1338,78 +1130,80 @@ impl Inner {
                 list(request, REGION_FIELDS, items)
             }
             Route::Region(id) => {
-                let known = self
-                    .engine
-                    .with(|c| c.regions().iter().any(|r| r.as_str() == id));
-                if known {
+                if engine.with(|c| c.regions().iter().any(|r| r.as_str() == id)) {
                     Ok(region_json(id))
                 } else {
-                    Err(ApiError::not_found())
+                    Err(not_found())
                 }
             }
             _ => list(request, TYPE_FIELDS, volume_types()),
-        }
+        };
+        Some(answer.map(|v| FakeResponse::json(200, &v)))
     }
 
-    /// Counts a request against `token`'s window: `Some((limit, remaining,
-    /// reset))` when limits are on, a 429 when the window is full.
-    fn check_rate(&self, token: &str) -> Result<Option<(u32, u32, u64)>, ApiError> {
-        let Some(RateLimit { limit, window }) = self.rate_limit else {
-            return Ok(None);
-        };
-        let now = self.engine.now();
-        let reset_at = |start: Duration| {
-            let at = self
-                .engine
-                .with(|c| c.system_time(start.saturating_add(window)));
-            at.duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-        };
+    fn authenticate(&self, request: &FakeRequest) -> Result<Principal, Rejection> {
+        let unauthorized = || Rejection::unauthenticated("Invalid Token");
+        let token = bearer(request).ok_or_else(unauthorized)?;
+        let tenant = self.tokens.get(token).ok_or_else(unauthorized)?;
+        Ok(Principal::new(tenant.clone(), token))
+    }
+
+    fn operation(route: &Route) -> Option<SimOp> {
+        route.sim_op()
+    }
+
+    fn run(
+        &self,
+        op: &mut Operation<'_>,
+        route: &Route,
+        request: &FakeRequest,
+    ) -> Result<FakeResponse, Rejection> {
         let mut st = self.state();
-        let w = st.windows.entry(token.to_owned()).or_insert(Window {
-            start: now,
-            count: 0,
-        });
-        if now >= w.start.saturating_add(window) {
-            *w = Window {
-                start: now,
-                count: 0,
-            };
+        reconcile(op.control, &mut st);
+        let mut op = Op {
+            c: op.control,
+            st: &mut st,
+            tenant: op.tenant,
+            fault: op.fault,
+        };
+        op.run(route, request).map(|v| FakeResponse::json(200, &v))
+    }
+
+    fn render(&self, rejection: &Rejection) -> FakeResponse {
+        render_error(rejection)
+    }
+
+    fn finish(
+        &self,
+        response: FakeResponse,
+        route: Option<&Route>,
+        rate: Option<&RateStatus>,
+    ) -> FakeResponse {
+        let mut response = common_headers(response);
+        if let Some(route) = route {
+            response = response.header("x-accepted-oauth-scopes", route.scopes());
+            if !route.is_public() && response.status < 300 {
+                response = response.header("x-oauth-scopes", "*");
+            }
         }
-        if w.count >= limit {
-            let wait = w.start.saturating_add(window).saturating_sub(now);
-            return Err(ApiError::too_many(retry_after_secs(wait).max(1)));
+        if let Some(rate) = rate {
+            response = response
+                .header("x-ratelimit-limit", rate.limit.to_string())
+                .header("x-ratelimit-remaining", rate.remaining.to_string())
+                .header("x-ratelimit-reset", rate.reset_unix.to_string());
         }
-        w.count += 1;
-        let (remaining, start) = (limit - w.count, w.start);
-        drop(st);
-        Ok(Some((limit, remaining, reset_at(start))))
+        response
     }
 }
 
 /// The bearer token of a request.
-fn bearer(request: &Request) -> Option<&str> {
-    let value = request.headers.get("authorization")?.to_str().ok()?;
+fn bearer(request: &FakeRequest) -> Option<&str> {
+    let value = request.header("authorization")?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
-}
-
-/// An injected error in Linode's shape.
-fn injected(status: u16, message: &str) -> ApiError {
-    let status = if (400..=599).contains(&status) {
-        status
-    } else {
-        500
-    };
-    let reason = if message.trim().is_empty() {
-        "Internal server error"
-    } else {
-        message
-    };
-    ApiError::new(status, None, reason)
 }
 
 /// Applies attachments that waited for their volume to leave `creating`.
@@ -1459,10 +1253,10 @@ impl Op<'_> {
         self.c.system_time(self.c.now())
     }
 
-    fn volume(&self, id: u64) -> Result<Volume, ApiError> {
+    fn volume(&self, id: u64) -> Result<Volume, Rejection> {
         self.c
             .get_volume(self.tenant, &volume_id(id))
-            .map_err(|_| ApiError::not_found())
+            .map_err(|_| not_found())
     }
 
     fn render(&self, v: &Volume) -> Value {
@@ -1474,7 +1268,7 @@ impl Op<'_> {
         self.st.volumes.entry(id.to_string()).or_default().updated = Some(now);
     }
 
-    fn run(&mut self, route: &Route, request: &Request) -> Result<Value, ApiError> {
+    fn run(&mut self, route: &Route, request: &FakeRequest) -> Result<Value, Rejection> {
         match route {
             Route::ListVolumes => {
                 let filter = parse_filter(request, VOLUME_FIELDS)?;
@@ -1513,14 +1307,14 @@ impl Op<'_> {
                 .c
                 .instance(self.tenant, &instance_id(*id))
                 .map(|i| instance_json(self.c, &i))
-                .map_err(|_| ApiError::not_found()),
+                .map_err(|_| not_found()),
             Route::InstanceVolumes(id) => {
                 let filter = parse_filter(request, VOLUME_FIELDS)?;
                 let q = page_query(request)?;
                 let linode = instance_id(*id);
                 self.c
                     .instance(self.tenant, &linode)
-                    .map_err(|_| ApiError::not_found())?;
+                    .map_err(|_| not_found())?;
                 let want = Value::from(*id);
                 let items = self
                     .c
@@ -1531,11 +1325,13 @@ impl Op<'_> {
                     .collect();
                 Ok(filtered(items, &filter, q))
             }
-            Route::Regions | Route::Region(_) | Route::VolumeTypes => Err(ApiError::not_found()),
+            Route::Preflight | Route::Regions | Route::Region(_) | Route::VolumeTypes => {
+                Err(not_found())
+            }
         }
     }
 
-    fn create(&mut self, request: &Request) -> Result<Value, ApiError> {
+    fn create(&mut self, request: &FakeRequest) -> Result<Value, Rejection> {
         let body = body_object(request)?;
         let mut errors = Vec::new();
         let label = keep(label_field(&body, true), &mut errors).flatten();
@@ -1558,10 +1354,7 @@ impl Op<'_> {
                 false
             }
         };
-        if config.is_some()
-            && linode.is_none()
-            && !errors.iter().any(|e| e.0.as_deref() == Some("linode_id"))
-        {
+        if config.is_some() && linode.is_none() && !errors.iter().any(|e| e.0 == "linode_id") {
             errors.push(entry(
                 "config_id",
                 "config_id can only be given with linode_id.",
@@ -1592,7 +1385,7 @@ impl Op<'_> {
             (Some(r), _) => RegionId::new(r).ok(),
             (None, Some(i)) => Some(i.region.clone()),
             (None, None) => {
-                if linode.is_none() && !errors.iter().any(|e| e.0.as_deref() == Some("linode_id")) {
+                if linode.is_none() && !errors.iter().any(|e| e.0 == "linode_id") {
                     errors.push(entry(
                         "region",
                         "region is required when linode_id is not given.",
@@ -1602,10 +1395,10 @@ impl Op<'_> {
             }
         };
         if !errors.is_empty() {
-            return Err(ApiError::many(errors));
+            return Err(Rejection::bad_fields(errors));
         }
         let (Some(label), Some(region)) = (label, region) else {
-            return Err(ApiError::new(400, None, "Invalid request."));
+            return Err(refused("Invalid request."));
         };
         let mut req = CreateVolume::new(label, Size::gib(size))
             .with_region(region)
@@ -1629,14 +1422,14 @@ impl Op<'_> {
         Ok(self.render(&v))
     }
 
-    fn update(&mut self, id: u64, request: &Request) -> Result<Value, ApiError> {
+    fn update(&mut self, id: u64, request: &FakeRequest) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let mut errors = Vec::new();
         let label = keep(label_field(&body, false), &mut errors).flatten();
         let labels = keep(tags_field(&body), &mut errors).flatten();
         if !errors.is_empty() {
-            return Err(ApiError::many(errors));
+            return Err(Rejection::bad_fields(errors));
         }
         if label.is_none() && labels.is_none() {
             return Ok(self.render(&v));
@@ -1656,7 +1449,7 @@ impl Op<'_> {
         Ok(self.render(&v))
     }
 
-    fn delete(&mut self, id: u64) -> Result<Value, ApiError> {
+    fn delete(&mut self, id: u64) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         // Recorded: a volume attached to an offline Linode is deleted
         // without a detach first.
@@ -1681,7 +1474,7 @@ impl Op<'_> {
         Ok(json!({}))
     }
 
-    fn attach(&mut self, id: u64, request: &Request) -> Result<Value, ApiError> {
+    fn attach(&mut self, id: u64, request: &FakeRequest) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let mut errors = Vec::new();
@@ -1699,34 +1492,34 @@ impl Op<'_> {
             ));
         }
         if !errors.is_empty() {
-            return Err(ApiError::many(errors));
+            return Err(Rejection::bad_fields(errors));
         }
         let Some(linode) = linode else {
-            return Err(ApiError::bad_request("linode_id", "linode_id is required."));
+            return Err(Rejection::bad_field("linode_id", "linode_id is required."));
         };
         let instance = self
             .c
             .instance(self.tenant, &linode)
-            .map_err(|_| ApiError::bad_request("linode_id", "Linode not found."))?;
+            .map_err(|_| Rejection::bad_field("linode_id", "Linode not found."))?;
         let pending = self
             .st
             .volumes
             .get(v.id.as_str())
             .is_some_and(|e| e.pending.is_some());
         if !v.attachments.is_empty() || pending {
-            return Err(ApiError::bad_request(
+            return Err(Rejection::bad_field(
                 "linode_id",
                 "Volume is already attached to a Linode.",
             ));
         }
         if instance.region != v.region {
-            return Err(ApiError::bad_request(
+            return Err(Rejection::bad_field(
                 "linode_id",
                 "Volume and Linode must be in the same region.",
             ));
         }
         if persist == Some(false) && instance.state != InstanceState::Running {
-            return Err(ApiError::bad_request("linode_id", "Linode is not active"));
+            return Err(Rejection::bad_field("linode_id", "Linode is not active"));
         }
         if v.state == VolumeState::Creating {
             // Accepted while creating (recorded); applied once active.
@@ -1747,7 +1540,7 @@ impl Op<'_> {
         Ok(self.render(&v))
     }
 
-    fn detach(&mut self, id: u64) -> Result<Value, ApiError> {
+    fn detach(&mut self, id: u64) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         if let Some(extra) = self.st.volumes.get_mut(v.id.as_str()) {
             if extra.pending.take().is_some() {
@@ -1756,11 +1549,7 @@ impl Op<'_> {
             }
         }
         if v.attachments.is_empty() {
-            return Err(ApiError::new(
-                400,
-                None,
-                "Volume is not attached to a Linode.",
-            ));
+            return Err(refused("Volume is not attached to a Linode."));
         }
         self.c
             .detach_volume(self.tenant, &v.id, self.fault)
@@ -1769,11 +1558,11 @@ impl Op<'_> {
         Ok(json!({}))
     }
 
-    fn clone_volume(&mut self, id: u64, request: &Request) -> Result<Value, ApiError> {
+    fn clone_volume(&mut self, id: u64, request: &FakeRequest) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let label = label_field(&body, true)
-            .map_err(|e| ApiError::many(vec![e]))?
+            .map_err(|e| Rejection::bad_fields(vec![e]))?
             .unwrap_or_default();
         let clone = self
             .c
@@ -1796,14 +1585,14 @@ impl Op<'_> {
         Ok(self.render(&clone))
     }
 
-    fn resize(&mut self, id: u64, request: &Request) -> Result<Value, ApiError> {
+    fn resize(&mut self, id: u64, request: &FakeRequest) -> Result<Value, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let size = size_field(&body, true)
-            .map_err(|e| ApiError::many(vec![e]))?
+            .map_err(|e| Rejection::bad_fields(vec![e]))?
             .unwrap_or(0);
         if size <= v.size.as_gib() {
-            return Err(ApiError::bad_request(
+            return Err(Rejection::bad_field(
                 "size",
                 format!(
                     "Volumes can only be resized up (from {} GiB).",
@@ -1848,8 +1637,8 @@ mod tests {
     #[test]
     fn routes() {
         let r = |m: Method, p: &str| {
-            segments(p)
-                .ok_or_else(ApiError::not_found)
+            super::super::pipeline::path_segments(LinodeDialect::PREFIXES, p)
+                .ok_or_else(not_found)
                 .and_then(|s| route(&m, &s))
         };
         assert_eq!(r(Method::GET, "/v4/volumes").unwrap(), Route::ListVolumes);
