@@ -25,6 +25,9 @@ use super::message::{FakeRequest, FakeResponse};
 use super::reject::Rejection;
 use crate::engine::{Control, Engine, EngineConfig, Fault, Policy, SimOp};
 
+/// What an operation answers: the provider's response, or a refusal.
+pub type Answer = Result<FakeResponse, Rejection>;
+
 /// Who a request acts for, once authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -58,11 +61,14 @@ pub struct RateStatus {
     pub reset_unix: u64,
 }
 
-/// One authenticated operation, run with the engine's lock held.
+/// One authenticated operation, run with the engine's lock held (and the
+/// dialect's own state's).
 #[derive(Debug)]
-pub struct Operation<'a> {
+pub struct Operation<'a, S> {
     /// The control plane (locked).
     pub control: &'a mut Control,
+    /// What the dialect keeps beside the engine (locked).
+    pub state: &'a mut S,
     /// The tenant the request acts for (already known to the engine).
     pub tenant: &'a str,
     /// The fault decided for this request, for the engine calls that take
@@ -91,11 +97,25 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// `Debug` must not show a secret.
     type Config: Default + fmt::Debug + Send;
 
+    /// What the dialect keeps beside the engine (fields the engine does not
+    /// model, asynchronous operation records...). The pipeline holds it
+    /// behind a lock taken inside the engine's, and hands it to
+    /// [`run`](Self::run).
+    type State: Default + fmt::Debug + Send;
+
+    /// The regions of a new engine, unless the builder says otherwise.
+    const DEFAULT_REGIONS: &'static [&'static str];
+
     /// The provider's rules, for a new engine.
     fn policy() -> Policy;
 
-    /// The regions of a new engine, unless the builder says otherwise.
-    fn default_regions() -> Vec<RegionId>;
+    /// [`DEFAULT_REGIONS`](Self::DEFAULT_REGIONS) as ids.
+    fn default_regions() -> Vec<RegionId> {
+        Self::DEFAULT_REGIONS
+            .iter()
+            .filter_map(|r| RegionId::new(*r).ok())
+            .collect()
+    }
 
     /// A last look at a new engine's configuration (Exoscale adds the
     /// served zone to the regions).
@@ -114,16 +134,11 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     ///
     /// # Errors
     /// The refusal (no such path, wrong method).
-    fn route(&self, request: &FakeRequest, segments: &[&str]) -> Result<Self::Route, Rejection>;
+    fn route(request: &FakeRequest, segments: &[&str]) -> Result<Self::Route, Rejection>;
 
     /// Answers `route` when it needs no credentials (Linode's regions,
     /// Exoscale's zones, pre-flight `OPTIONS`); `None` for every other.
-    fn public(
-        &self,
-        _engine: &Engine,
-        _route: &Self::Route,
-        _request: &FakeRequest,
-    ) -> Option<Result<FakeResponse, Rejection>> {
+    fn public(&self, _engine: &Engine, _route: &Self::Route, _req: &FakeRequest) -> Option<Answer> {
         None
     }
 
@@ -144,13 +159,13 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// The refusal, in the provider's terms.
     fn run(
         &self,
-        op: &mut Operation<'_>,
+        op: &mut Operation<'_, Self::State>,
         route: &Self::Route,
-        request: &FakeRequest,
-    ) -> Result<FakeResponse, Rejection>;
+        req: &FakeRequest,
+    ) -> Answer;
 
     /// The provider's error answer for `rejection`.
-    fn render(&self, rejection: &Rejection) -> FakeResponse;
+    fn render(rejection: &Rejection) -> FakeResponse;
 
     /// Headers every answer of the provider carries, added last (to
     /// answers and refusals alike); `route` is `None` when routing failed.
@@ -162,4 +177,23 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     ) -> FakeResponse {
         response
     }
+}
+
+/// Checks a dialect's policy against its documented size bounds and
+/// features, for each dialect's unit tests.
+#[cfg(test)]
+pub(crate) fn assert_policy(
+    p: &Policy,
+    sizes: std::ops::RangeInclusive<u64>,
+    clone: bool,
+    snapshots: bool,
+) {
+    use volume_core::Size;
+    let (min, max) = (*sizes.start(), *sizes.end());
+    assert_eq!(p.check_size(Size::gib(min)), Ok(()));
+    assert_eq!(p.check_size(Size::gib(max)), Ok(()));
+    assert!(min == 0 || p.check_size(Size::gib(min - 1)).is_err());
+    assert!(p.check_size(Size::gib(max + 1)).is_err());
+    let caps = p.capabilities();
+    assert_eq!((caps.clone, caps.snapshots), (clone, snapshots));
 }

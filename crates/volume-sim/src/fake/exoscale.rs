@@ -119,7 +119,6 @@ mod sign;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::Method;
@@ -130,9 +129,10 @@ use volume_core::{
     UpdateVolume, Volume, VolumeId, VolumeState,
 };
 
+use super::made_up::mix;
 use super::registry::{Entry, Setting, Settings};
 use super::{
-    Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
+    Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, RejectKind, Rejection,
 };
 use crate::engine::policy::any_reasonable_name;
@@ -360,7 +360,6 @@ pub struct ExoscaleDialect {
     /// key -> (secret, tenant).
     keys: HashMap<String, (String, String)>,
     zone: RegionId,
-    state: Mutex<FakeState>,
 }
 
 impl fmt::Debug for ExoscaleDialect {
@@ -382,7 +381,7 @@ fn served_zone(config: &ExoscaleConfig) -> RegionId {
 /// What the fake keeps beside the engine: operations, and snapshot names
 /// and labels changed through the API.
 #[derive(Debug, Default)]
-struct FakeState {
+pub struct ExoscaleState {
     ops: HashMap<String, OpRec>,
     op_seq: u64,
     snapshots: HashMap<String, SnapshotEdit>,
@@ -452,24 +451,6 @@ fn not_found(kind: Kind) -> Rejection {
         Kind::Volume => "Blockstorage Volume not found",
         Kind::Snapshot => "Blockstorage Snapshot not found",
     })
-}
-
-/// Exoscale's error body: `{"message": ...}`; a 429 also carries the
-/// spec's `rate-limited` fields (`error`, `retry_after`) and `Retry-After`.
-fn render_error(r: &Rejection) -> FakeResponse {
-    let message = if r.message.trim().is_empty() {
-        "Internal server error"
-    } else {
-        &r.message
-    };
-    match r.retry_after_secs() {
-        Some(s) => FakeResponse::json(
-            r.status,
-            &json!({"message": message, "error": message, "retry_after": s}),
-        )
-        .header("retry-after", s.to_string()),
-        None => FakeResponse::json(r.status, &json!({ "message": message })),
-    }
 }
 
 /// The Exoscale name of a field the engine names in its own words.
@@ -585,75 +566,7 @@ pub enum Route {
     GetInstance(String),
 }
 
-impl Route {
-    fn sim_op(&self) -> Option<SimOp> {
-        Some(match self {
-            Self::Zones | Self::GetOperation(_) | Self::UpdateSnapshot(_) => return None,
-            Self::ListVolumes => SimOp::ListVolumes,
-            Self::CreateVolume => SimOp::CreateVolume,
-            Self::GetVolume(_) => SimOp::GetVolume,
-            Self::UpdateVolume(_) => SimOp::UpdateVolume,
-            Self::DeleteVolume(_) => SimOp::DeleteVolume,
-            Self::Attach(_) => SimOp::AttachVolume,
-            Self::Detach(_) => SimOp::DetachVolume,
-            Self::Resize(_) => SimOp::ResizeVolume,
-            Self::CreateSnapshot(_) => SimOp::CreateSnapshot,
-            Self::ListSnapshots => SimOp::ListSnapshots,
-            Self::GetSnapshot(_) => SimOp::GetSnapshot,
-            Self::DeleteSnapshot(_) => SimOp::DeleteSnapshot,
-            Self::ListInstances | Self::GetInstance(_) => SimOp::ListInstances,
-        })
-    }
-}
-
-/// The route for `method` on the path below `/v2`.
-fn route(method: &Method, segs: &[&str]) -> Result<Route, Rejection> {
-    let not_allowed = || refusal(405, "Method Not Allowed");
-    let not_found = || refusal(404, "Not Found");
-    let (get, post, put, delete) = (
-        *method == Method::GET,
-        *method == Method::POST,
-        *method == Method::PUT,
-        *method == Method::DELETE,
-    );
-    let id = |s: &str| s.to_owned();
-    match segs {
-        ["zone"] if get => Ok(Route::Zones),
-        ["block-storage"] if get => Ok(Route::ListVolumes),
-        ["block-storage"] if post => Ok(Route::CreateVolume),
-        ["block-storage", rest] => match rest.split_once(':') {
-            None if get => Ok(Route::GetVolume(id(rest))),
-            None if put => Ok(Route::UpdateVolume(id(rest))),
-            None if delete => Ok(Route::DeleteVolume(id(rest))),
-            None => Err(not_allowed()),
-            Some((v, "attach")) if put => Ok(Route::Attach(id(v))),
-            Some((v, "detach")) if put => Ok(Route::Detach(id(v))),
-            Some((v, "resize-volume")) if put => Ok(Route::Resize(id(v))),
-            Some((v, "create-snapshot")) if post => Ok(Route::CreateSnapshot(id(v))),
-            Some((_, "attach" | "detach" | "resize-volume" | "create-snapshot")) => {
-                Err(not_allowed())
-            }
-            Some(_) => Err(not_found()),
-        },
-        ["block-storage-snapshot"] if get => Ok(Route::ListSnapshots),
-        ["block-storage-snapshot", s] if !s.contains(':') => match *method {
-            Method::GET => Ok(Route::GetSnapshot(id(s))),
-            Method::PUT => Ok(Route::UpdateSnapshot(id(s))),
-            Method::DELETE => Ok(Route::DeleteSnapshot(id(s))),
-            _ => Err(not_allowed()),
-        },
-        ["operation", o] if get => Ok(Route::GetOperation(id(o))),
-        ["instance"] if get => Ok(Route::ListInstances),
-        ["instance", i] if get => Ok(Route::GetInstance(id(i))),
-        ["zone"]
-        | ["block-storage"]
-        | ["block-storage-snapshot"]
-        | ["operation", _]
-        | ["instance"]
-        | ["instance", _] => Err(not_allowed()),
-        _ => Err(not_found()),
-    }
-}
+impl Route {}
 
 // ----- authentication ------------------------------------------------------------
 
@@ -875,7 +788,7 @@ fn volume_json(c: &Control, snaps: &[Snapshot], v: &Volume) -> Value {
 
 /// A snapshot as Exoscale shows it (the `block-storage-snapshot` schema),
 /// with the fake's edits applied.
-fn snapshot_json(c: &Control, st: &FakeState, s: &Snapshot) -> Value {
+fn snapshot_json(c: &Control, st: &ExoscaleState, s: &Snapshot) -> Value {
     let edit = st.snapshots.get(s.id.as_str());
     let name = edit.and_then(|e| e.name.as_deref()).unwrap_or(&s.name);
     let labels = edit.and_then(|e| e.labels.as_ref()).unwrap_or(&s.labels);
@@ -1006,14 +919,6 @@ fn all_snapshots(c: &Control, tenant: &str) -> Vec<Snapshot> {
     out
 }
 
-/// A 64-bit mix (splitmix64), for operation ids that repeat from run to run.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 fn uuid_from(n: u64) -> String {
     let hi = mix(n ^ 0x6f70_6572_6174_696f);
     let lo = mix(hi ^ n.rotate_left(29));
@@ -1032,18 +937,13 @@ fn uuid_from(n: u64) -> String {
 impl Dialect for ExoscaleDialect {
     const NAME: &'static str = "exoscale";
     const PREFIXES: &'static [&'static str] = &[PATH_PREFIX];
-    type Route = Route;
+    const DEFAULT_REGIONS: &'static [&'static str] = &DEFAULT_ZONES;
     type Config = ExoscaleConfig;
+    type State = ExoscaleState;
+    type Route = Route;
 
     fn policy() -> Policy {
         policy()
-    }
-
-    fn default_regions() -> Vec<RegionId> {
-        DEFAULT_ZONES
-            .iter()
-            .filter_map(|r| RegionId::new(*r).ok())
-            .collect()
     }
 
     fn prepare(config: &ExoscaleConfig, engine: &mut EngineConfig) {
@@ -1066,24 +966,60 @@ impl Dialect for ExoscaleDialect {
                 (DEFAULT_SECRET.to_owned(), DEFAULT_TENANT.to_owned()),
             );
         }
-        Self {
-            keys,
-            zone,
-            state: Mutex::default(),
+        Self { keys, zone }
+    }
+
+    fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejection> {
+        let method = &request.method;
+        let not_allowed = || refusal(405, "Method Not Allowed");
+        let not_found = || refusal(404, "Not Found");
+        let (get, post, put, delete) = (
+            *method == Method::GET,
+            *method == Method::POST,
+            *method == Method::PUT,
+            *method == Method::DELETE,
+        );
+        let id = |s: &str| s.to_owned();
+        match segs {
+            ["zone"] if get => Ok(Route::Zones),
+            ["block-storage"] if get => Ok(Route::ListVolumes),
+            ["block-storage"] if post => Ok(Route::CreateVolume),
+            ["block-storage", rest] => match rest.split_once(':') {
+                None if get => Ok(Route::GetVolume(id(rest))),
+                None if put => Ok(Route::UpdateVolume(id(rest))),
+                None if delete => Ok(Route::DeleteVolume(id(rest))),
+                None => Err(not_allowed()),
+                Some((v, "attach")) if put => Ok(Route::Attach(id(v))),
+                Some((v, "detach")) if put => Ok(Route::Detach(id(v))),
+                Some((v, "resize-volume")) if put => Ok(Route::Resize(id(v))),
+                Some((v, "create-snapshot")) if post => Ok(Route::CreateSnapshot(id(v))),
+                Some((_, "attach" | "detach" | "resize-volume" | "create-snapshot")) => {
+                    Err(not_allowed())
+                }
+                Some(_) => Err(not_found()),
+            },
+            ["block-storage-snapshot"] if get => Ok(Route::ListSnapshots),
+            ["block-storage-snapshot", s] if !s.contains(':') => match *method {
+                Method::GET => Ok(Route::GetSnapshot(id(s))),
+                Method::PUT => Ok(Route::UpdateSnapshot(id(s))),
+                Method::DELETE => Ok(Route::DeleteSnapshot(id(s))),
+                _ => Err(not_allowed()),
+            },
+            ["operation", o] if get => Ok(Route::GetOperation(id(o))),
+            ["instance"] if get => Ok(Route::ListInstances),
+            ["instance", i] if get => Ok(Route::GetInstance(id(i))),
+            ["zone"]
+            | ["block-storage"]
+            | ["block-storage-snapshot"]
+            | ["operation", _]
+            | ["instance"]
+            | ["instance", _] => Err(not_allowed()),
+            _ => Err(not_found()),
         }
     }
 
-    fn route(&self, request: &FakeRequest, segments: &[&str]) -> Result<Route, Rejection> {
-        route(&request.method, segments)
-    }
-
-    fn public(
-        &self,
-        engine: &Engine,
-        route: &Route,
-        request: &FakeRequest,
-    ) -> Option<Result<FakeResponse, Rejection>> {
-        (*route == Route::Zones).then(|| Ok(FakeResponse::json(200, &self.zones(engine, request))))
+    fn public(&self, engine: &Engine, route: &Route, req: &FakeRequest) -> Option<Answer> {
+        (*route == Route::Zones).then(|| Ok(FakeResponse::json(200, &self.zones(engine, req))))
     }
 
     fn authenticate(&self, request: &FakeRequest) -> Result<Principal, Rejection> {
@@ -1092,36 +1028,61 @@ impl Dialect for ExoscaleDialect {
     }
 
     fn operation(route: &Route) -> Option<SimOp> {
-        route.sim_op()
+        Some(match route {
+            Route::Zones | Route::GetOperation(_) | Route::UpdateSnapshot(_) => return None,
+            Route::ListVolumes => SimOp::ListVolumes,
+            Route::CreateVolume => SimOp::CreateVolume,
+            Route::GetVolume(_) => SimOp::GetVolume,
+            Route::UpdateVolume(_) => SimOp::UpdateVolume,
+            Route::DeleteVolume(_) => SimOp::DeleteVolume,
+            Route::Attach(_) => SimOp::AttachVolume,
+            Route::Detach(_) => SimOp::DetachVolume,
+            Route::Resize(_) => SimOp::ResizeVolume,
+            Route::CreateSnapshot(_) => SimOp::CreateSnapshot,
+            Route::ListSnapshots => SimOp::ListSnapshots,
+            Route::GetSnapshot(_) => SimOp::GetSnapshot,
+            Route::DeleteSnapshot(_) => SimOp::DeleteSnapshot,
+            Route::ListInstances | Route::GetInstance(_) => SimOp::ListInstances,
+        })
     }
 
     fn run(
         &self,
-        op: &mut Operation<'_>,
+        op: &mut Operation<'_, ExoscaleState>,
         route: &Route,
-        request: &FakeRequest,
-    ) -> Result<FakeResponse, Rejection> {
-        let mut st = self.state();
+        req: &FakeRequest,
+    ) -> Answer {
         let mut op = Op {
             c: op.control,
-            st: &mut st,
+            st: op.state,
             tenant: op.tenant,
             zone: &self.zone,
             fault: op.fault,
         };
-        op.run(route, request).map(|v| FakeResponse::json(200, &v))
+        op.run(route, req).map(|v| FakeResponse::json(200, &v))
     }
 
-    fn render(&self, rejection: &Rejection) -> FakeResponse {
-        render_error(rejection)
+    /// Exoscale's error body: `{"message": ...}`; a 429 also carries the
+    /// spec's `rate-limited` fields (`error`, `retry_after`) and
+    /// `Retry-After`.
+    fn render(r: &Rejection) -> FakeResponse {
+        let message = if r.message.trim().is_empty() {
+            "Internal server error"
+        } else {
+            &r.message
+        };
+        match r.retry_after_secs() {
+            Some(s) => FakeResponse::json(
+                r.status,
+                &json!({"message": message, "error": message, "retry_after": s}),
+            )
+            .header("retry-after", s.to_string()),
+            None => FakeResponse::json(r.status, &json!({ "message": message })),
+        }
     }
 }
 
 impl ExoscaleDialect {
-    fn state(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// `GET /zone`: every zone; the served one points at this fake.
     fn zones(&self, engine: &Engine, request: &FakeRequest) -> Value {
         let host = request.header("host").unwrap_or("127.0.0.1").to_owned();
@@ -1151,7 +1112,7 @@ impl ExoscaleDialect {
 /// One authenticated operation, run with the engine's lock held.
 struct Op<'a> {
     c: &'a mut Control,
-    st: &'a mut FakeState,
+    st: &'a mut ExoscaleState,
     tenant: &'a str,
     zone: &'a RegionId,
     fault: Option<&'a Fault>,
@@ -1481,7 +1442,7 @@ mod tests {
         let r = |m: Method, p: &str| {
             super::super::pipeline::path_segments(ExoscaleDialect::PREFIXES, p)
                 .ok_or_else(|| refusal(404, ""))
-                .and_then(|s| route(&m, &s))
+                .and_then(|s| ExoscaleDialect::route(&FakeRequest::new(m.clone(), p), &s))
         };
         assert_eq!(r(Method::GET, "/v2/zone").unwrap(), Route::Zones);
         assert_eq!(
@@ -1544,12 +1505,6 @@ mod tests {
 
     #[test]
     fn the_policy_is_consistent() {
-        let p = policy();
-        assert_eq!(p.check_size(Size::gib(1)), Ok(()));
-        assert_eq!(p.check_size(Size::gib(10_240)), Ok(()));
-        assert!(p.check_size(Size::gib(10_241)).is_err());
-        let caps = p.capabilities();
-        assert!(!caps.clone);
-        assert!(caps.snapshots);
+        super::super::dialect::assert_policy(&policy(), 1..=10_240, false, true);
     }
 }

@@ -108,7 +108,6 @@ mod filter;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use http::Method;
@@ -119,9 +118,10 @@ use volume_core::{
 };
 
 use self::filter::{Filter, FilterError};
+use super::made_up::mix;
 use super::registry::{Entry, Setting, Settings};
 use super::{
-    Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
+    Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, RateLimit, RateStatus, Rejection,
 };
 use crate::engine::{AttachedResize, Control, Delays, Engine, Fault, IdStyle, Policy, SimOp};
@@ -367,7 +367,6 @@ fn build_from_settings(
 /// The Linode dialect: what [`LinodeFake`] runs through the pipeline.
 pub struct LinodeDialect {
     tokens: HashMap<String, String>,
-    state: Mutex<FakeState>,
 }
 
 impl fmt::Debug for LinodeDialect {
@@ -378,10 +377,10 @@ impl fmt::Debug for LinodeDialect {
     }
 }
 
-/// What the fake keeps beside the engine: Linode-only fields of volumes,
-/// and attachments waiting for a volume to become active.
+/// What the Linode fake keeps beside the engine: Linode-only fields of
+/// volumes, and attachments waiting for a volume to become active.
 #[derive(Debug, Default)]
-struct FakeState {
+pub struct LinodeState {
     volumes: HashMap<String, VolumeExtra>,
 }
 
@@ -399,45 +398,7 @@ struct PendingAttach {
     fault: Option<Fault>,
 }
 
-impl LinodeDialect {
-    fn state(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 // ----- errors -----------------------------------------------------------------
-
-/// Linode's error body: `{"errors": [{"reason": ..., "field": ...}]}` with
-/// at least one entry, and `Retry-After` on a 429.
-fn render_error(r: &Rejection) -> FakeResponse {
-    let entry = |field: Option<&str>, reason: &str| {
-        let mut m = Map::new();
-        m.insert("reason".into(), Value::from(reason));
-        if let Some(f) = field {
-            m.insert("field".into(), Value::from(f));
-        }
-        Value::Object(m)
-    };
-    let mut errors: Vec<Value> = r
-        .fields
-        .iter()
-        .map(|(field, reason)| entry(Some(field), reason))
-        .collect();
-    if errors.is_empty() {
-        // linodego takes an error answer with no entries for a success.
-        let reason = if r.message.is_empty() {
-            "Internal server error"
-        } else {
-            &r.message
-        };
-        errors.push(entry(None, reason));
-    }
-    let reply = FakeResponse::json(r.status, &json!({ "errors": errors }));
-    match r.retry_after_secs() {
-        Some(s) => reply.header("retry-after", s.to_string()),
-        None => reply,
-    }
-}
 
 /// The Linode name of a field the engine names in its own words.
 fn wire_field(field: &str) -> &str {
@@ -577,24 +538,6 @@ impl Route {
         )
     }
 
-    fn sim_op(&self) -> Option<SimOp> {
-        Some(match self {
-            Self::Preflight | Self::Regions | Self::Region(_) | Self::VolumeTypes => return None,
-            Self::ListVolumes => SimOp::ListVolumes,
-            Self::CreateVolume => SimOp::CreateVolume,
-            Self::GetVolume(_) => SimOp::GetVolume,
-            Self::UpdateVolume(_) => SimOp::UpdateVolume,
-            Self::DeleteVolume(_) => SimOp::DeleteVolume,
-            Self::Attach(_) => SimOp::AttachVolume,
-            Self::Detach(_) => SimOp::DetachVolume,
-            Self::Clone(_) => SimOp::CloneVolume,
-            Self::Resize(_) => SimOp::ResizeVolume,
-            Self::ListInstances | Self::GetInstance(_) | Self::InstanceVolumes(_) => {
-                SimOp::ListInstances
-            }
-        })
-    }
-
     /// The OAuth scopes the endpoint needs (linode.md §2), for the
     /// `X-Accepted-OAuth-Scopes` header.
     fn scopes(&self) -> &'static str {
@@ -620,14 +563,6 @@ fn int_id(seg: &str) -> Option<u64> {
 
 /// The route for `method` on the path below the version prefix.
 fn route(method: &Method, segs: &[&str]) -> Result<Route, Rejection> {
-    if method == Method::OPTIONS {
-        // Pre-flight: any known path, no token needed.
-        return [Method::GET, Method::POST, Method::PUT, Method::DELETE]
-            .iter()
-            .find_map(|m| route(m, segs).ok())
-            .map(|_| Route::Preflight)
-            .ok_or_else(not_found);
-    }
     let read = *method == Method::GET || *method == Method::HEAD;
     let post = *method == Method::POST;
     let not_allowed = || Rejection::method_not_allowed("Method Not Allowed");
@@ -929,7 +864,7 @@ fn instance_status(state: &InstanceState) -> String {
 }
 
 /// A volume as Linode shows it (linode.md §7 and the recordings).
-fn volume_json(c: &Control, st: &FakeState, tenant: &str, v: &Volume) -> Value {
+fn volume_json(c: &Control, st: &LinodeState, tenant: &str, v: &Volume) -> Value {
     let extra = st.volumes.get(v.id.as_str());
     let pending = extra.and_then(|e| e.pending.as_ref()).map(|p| &p.instance);
     let attached = v.attached_to().or(pending);
@@ -967,14 +902,6 @@ fn volume_json(c: &Control, st: &FakeState, tenant: &str, v: &Volume) -> Value {
 /// A small number from an id, for addresses that differ per instance.
 fn low_byte(id: &str) -> u64 {
     id.parse::<u64>().map_or(0, |n| n % 250 + 2)
-}
-
-/// A 64-bit mix (splitmix64), for made-up values that differ per instance.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// A Linode instance (`GET /linode/instances/{id}`, SPEC-10 and recordings).
@@ -1081,17 +1008,12 @@ impl Dialect for LinodeDialect {
     const NAME: &'static str = "linode";
     const PREFIXES: &'static [&'static str] = &["/v4beta", PATH_PREFIX];
     type Route = Route;
+    type State = LinodeState;
+    const DEFAULT_REGIONS: &'static [&'static str] = &DEFAULT_REGIONS;
     type Config = LinodeConfig;
 
     fn policy() -> Policy {
         policy()
-    }
-
-    fn default_regions() -> Vec<RegionId> {
-        DEFAULT_REGIONS
-            .iter()
-            .filter_map(|r| RegionId::new(*r).ok())
-            .collect()
     }
 
     fn new(config: LinodeConfig, _engine: &Engine) -> Self {
@@ -1099,22 +1021,22 @@ impl Dialect for LinodeDialect {
         if tokens.is_empty() {
             tokens.insert(DEFAULT_TOKEN.to_owned(), DEFAULT_TENANT.to_owned());
         }
-        Self {
-            tokens,
-            state: Mutex::default(),
+        Self { tokens }
+    }
+
+    fn route(request: &FakeRequest, segments: &[&str]) -> Result<Route, Rejection> {
+        if request.method != Method::OPTIONS {
+            return route(&request.method, segments);
         }
+        // Pre-flight: any known path, no token needed.
+        [Method::GET, Method::POST, Method::PUT, Method::DELETE]
+            .iter()
+            .find_map(|m| route(m, segments).ok())
+            .map(|_| Route::Preflight)
+            .ok_or_else(not_found)
     }
 
-    fn route(&self, request: &FakeRequest, segments: &[&str]) -> Result<Route, Rejection> {
-        route(&request.method, segments)
-    }
-
-    fn public(
-        &self,
-        engine: &Engine,
-        route: &Route,
-        request: &FakeRequest,
-    ) -> Option<Result<FakeResponse, Rejection>> {
+    fn public(&self, engine: &Engine, route: &Route, request: &FakeRequest) -> Option<Answer> {
         if !route.is_public() {
             return None;
         }
@@ -1149,28 +1071,67 @@ impl Dialect for LinodeDialect {
     }
 
     fn operation(route: &Route) -> Option<SimOp> {
-        route.sim_op()
+        Some(match route {
+            Route::Preflight | Route::Regions | Route::Region(_) | Route::VolumeTypes => {
+                return None
+            }
+            // The instances' endpoints list what volumes attach to.
+            Route::ListInstances | Route::GetInstance(_) | Route::InstanceVolumes(_) => {
+                SimOp::ListInstances
+            }
+            Route::ListVolumes => SimOp::ListVolumes,
+            Route::GetVolume(_) => SimOp::GetVolume,
+            Route::CreateVolume => SimOp::CreateVolume,
+            Route::Clone(_) => SimOp::CloneVolume,
+            Route::UpdateVolume(_) => SimOp::UpdateVolume,
+            Route::Resize(_) => SimOp::ResizeVolume,
+            Route::Attach(_) => SimOp::AttachVolume,
+            Route::Detach(_) => SimOp::DetachVolume,
+            Route::DeleteVolume(_) => SimOp::DeleteVolume,
+        })
     }
 
-    fn run(
-        &self,
-        op: &mut Operation<'_>,
-        route: &Route,
-        request: &FakeRequest,
-    ) -> Result<FakeResponse, Rejection> {
-        let mut st = self.state();
-        reconcile(op.control, &mut st);
+    fn run(&self, op: &mut Operation<'_, LinodeState>, route: &Route, req: &FakeRequest) -> Answer {
+        reconcile(op.control, op.state);
         let mut op = Op {
             c: op.control,
-            st: &mut st,
+            st: op.state,
             tenant: op.tenant,
             fault: op.fault,
         };
-        op.run(route, request).map(|v| FakeResponse::json(200, &v))
+        op.run(route, req).map(|v| FakeResponse::json(200, &v))
     }
 
-    fn render(&self, rejection: &Rejection) -> FakeResponse {
-        render_error(rejection)
+    /// Linode's error body: `{"errors": [{"reason": ..., "field": ...}]}`
+    /// with at least one entry, and `Retry-After` on a 429.
+    fn render(r: &Rejection) -> FakeResponse {
+        let entry = |field: Option<&str>, reason: &str| {
+            let mut m = Map::new();
+            m.insert("reason".into(), Value::from(reason));
+            if let Some(f) = field {
+                m.insert("field".into(), Value::from(f));
+            }
+            Value::Object(m)
+        };
+        let mut errors: Vec<Value> = r
+            .fields
+            .iter()
+            .map(|(field, reason)| entry(Some(field), reason))
+            .collect();
+        if errors.is_empty() {
+            // linodego takes an error answer with no entries for a success.
+            let reason = if r.message.is_empty() {
+                "Internal server error"
+            } else {
+                &r.message
+            };
+            errors.push(entry(None, reason));
+        }
+        let reply = FakeResponse::json(r.status, &json!({ "errors": errors }));
+        match r.retry_after_secs() {
+            Some(s) => reply.header("retry-after", s.to_string()),
+            None => reply,
+        }
     }
 
     fn finish(
@@ -1207,7 +1168,7 @@ fn bearer(request: &FakeRequest) -> Option<&str> {
 }
 
 /// Applies attachments that waited for their volume to leave `creating`.
-fn reconcile(c: &mut Control, st: &mut FakeState) {
+fn reconcile(c: &mut Control, st: &mut LinodeState) {
     let waiting: Vec<String> = st
         .volumes
         .iter()
@@ -1243,7 +1204,7 @@ fn reconcile(c: &mut Control, st: &mut FakeState) {
 /// One authenticated operation, run with the engine's lock held.
 struct Op<'a> {
     c: &'a mut Control,
-    st: &'a mut FakeState,
+    st: &'a mut LinodeState,
     tenant: &'a str,
     fault: Option<&'a Fault>,
 }
@@ -1639,7 +1600,7 @@ mod tests {
         let r = |m: Method, p: &str| {
             super::super::pipeline::path_segments(LinodeDialect::PREFIXES, p)
                 .ok_or_else(not_found)
-                .and_then(|s| route(&m, &s))
+                .and_then(|s| LinodeDialect::route(&FakeRequest::new(m.clone(), p), &s))
         };
         assert_eq!(r(Method::GET, "/v4/volumes").unwrap(), Route::ListVolumes);
         assert_eq!(
@@ -1691,13 +1652,6 @@ mod tests {
 
     #[test]
     fn the_policy_is_consistent() {
-        let p = policy();
-        assert_eq!(p.check_size(Size::gib(10)), Ok(()));
-        assert_eq!(p.check_size(Size::gib(10_240)), Ok(()));
-        assert!(p.check_size(Size::gib(9)).is_err());
-        assert!(p.check_size(Size::gib(10_241)).is_err());
-        let caps = p.capabilities();
-        assert!(caps.clone);
-        assert!(!caps.snapshots);
+        super::super::dialect::assert_policy(&policy(), 10..=10_240, true, false);
     }
 }

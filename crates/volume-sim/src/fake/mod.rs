@@ -46,6 +46,7 @@
 mod dialect;
 pub mod exoscale;
 pub mod linode;
+mod made_up;
 mod message;
 mod mock;
 pub(crate) use mock::mount_fallback;
@@ -53,7 +54,7 @@ mod pipeline;
 pub mod registry;
 mod reject;
 
-pub use dialect::{Dialect, Operation, Principal, RateStatus};
+pub use dialect::{Answer, Dialect, Operation, Principal, RateStatus};
 pub use message::{FakeRequest, FakeResponse};
 pub use pipeline::{strip_prefix, Fake, FakeBuilder, FakeOptions, Handler, RateLimit};
 pub use reject::{retry_after_secs, RejectKind, Rejection};

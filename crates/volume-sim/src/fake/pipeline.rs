@@ -242,6 +242,7 @@ impl<D: Dialect> FakeBuilder<D> {
             inner: Arc::new(Shared {
                 dialect,
                 engine,
+                state: Mutex::default(),
                 rate_limit: options.rate_limit,
                 windows: Mutex::default(),
                 log_requests: options.log_requests,
@@ -286,6 +287,9 @@ impl<D: Dialect> Default for Fake<D> {
 struct Shared<D: Dialect> {
     dialect: D,
     engine: Engine,
+    /// The dialect's state, locked inside the engine's lock (never the
+    /// other way round).
+    state: Mutex<D::State>,
     rate_limit: Option<RateLimit>,
     /// Per credential: the current window's start and count.
     windows: Mutex<HashMap<String, (Duration, u32)>>,
@@ -392,8 +396,7 @@ impl<D: Dialect> Handler for Shared<D> {
 
     fn reject(&self, rejection: &Rejection) -> FakeResponse {
         catch_unwind(AssertUnwindSafe(|| {
-            self.dialect
-                .finish(self.dialect.render(rejection), None, None)
+            self.dialect.finish(D::render(rejection), None, None)
         }))
         .unwrap_or_else(|_| FakeResponse::json(500, &serde_json::json!({})))
     }
@@ -414,12 +417,12 @@ impl<D: Dialect> Shared<D> {
         let Some(segments) = path_segments(D::PREFIXES, &request.path) else {
             return self.reject(&Rejection::not_found("Not found"));
         };
-        let route = match d.route(request, &segments) {
+        let route = match D::route(request, &segments) {
             Ok(route) => route,
             Err(rejection) => return self.reject(&rejection),
         };
         let refuse = |rejection: Rejection, rate: Option<&RateStatus>| {
-            d.finish(d.render(&rejection), Some(&route), rate)
+            d.finish(D::render(&rejection), Some(&route), rate)
         };
         if let Some(answer) = d.public(&self.engine, &route, request) {
             return match answer {
@@ -456,8 +459,10 @@ impl<D: Dialect> Shared<D> {
         }
         let outcome = self.engine.with(|control| {
             control.ensure_tenant(&principal.tenant);
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let mut op = Operation {
                 control,
+                state: &mut *state,
                 tenant: &principal.tenant,
                 fault: fault.as_ref(),
             };
