@@ -38,6 +38,7 @@
 
 pub mod auth;
 pub mod backoff;
+pub mod options;
 pub mod pagination;
 mod path;
 pub mod request;
@@ -50,17 +51,19 @@ pub use auth::{
     Token, TokenSource,
 };
 pub use backoff::{Backoff, BackoffConfig};
-pub use pagination::paginate;
+pub use options::ClientOptions;
+pub use pagination::{paginate, paginate_links};
 pub use path::redact_url;
 pub use request::{Request, Response};
 pub use retry::{is_idempotent, parse_retry_after, retry_delay, RetryConfig};
 pub use secret::Secret;
 pub use transport::{
-    default_error_mapper, ErrorContext, ErrorMapper, Transport, TransportBuilder, DEFAULT_TIMEOUT,
-    REQUEST_ID_HEADERS, USER_AGENT_PREFIX,
+    default_error_mapper, ErrorContext, ErrorMapper, ResponseClassifier, Transport,
+    TransportBuilder, DEFAULT_TIMEOUT, REQUEST_ID_HEADERS, USER_AGENT_PREFIX,
 };
 
 // The HTTP types in this API, so provider crates need no direct dependency.
 pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+pub use reqwest::Client as HttpClient;
 pub use reqwest::{Method, StatusCode};
 pub use url::Url;
