@@ -3,7 +3,7 @@
 //! Time-out, retries (and their backoff), the `User-Agent` suffix, the
 //! paused-clock test mode and an optional caller-supplied `reqwest::Client`
 //! are the same for every provider, so a builder keeps one `ClientOptions`
-//! and hands it to [`TransportBuilder::client_options`] in one call. The
+//! and hands it to [`TransportBuilder::client_options`](super::TransportBuilder::client_options) in one call. The
 //! builder's shortcut setters (`with_timeout`, `with_retry`, ...) are
 //! written once, by [`client_options_setters!`](crate::client_options_setters).
 
