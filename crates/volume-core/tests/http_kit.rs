@@ -4,6 +4,7 @@
 //! authenticator, a classifier for errors answered with 200, an endpoint
 //! that comes with the credential, `ClientOptions`, and `paginate_links`.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -179,16 +180,12 @@ async fn one_transport_sends_signed_and_unsigned_requests() {
 
 // ----- hooks -----------------------------------------------------------------
 
-/// FNV-1a, standing in for an HMAC: what matters is what it is computed over.
-fn digest(parts: &[&[u8]]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in part.iter().chain(b"\n") {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
+/// SipHash with fixed keys, standing in for an HMAC: what matters is what
+/// it is computed over.
+fn mac(path: &str, body: &[u8], nonce: &str) -> String {
+    let mut hasher = DefaultHasher::new();
+    (path, body, nonce).hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// Signs inside a form body, LunaNode-style: a fresh nonce per attempt and
@@ -205,7 +202,7 @@ impl Authenticate for FormSigner {
     async fn authenticate(&self, request: &AuthRequest<'_>) -> volume_core::Result<AuthHeaders> {
         let nonce = self.nonce.fetch_add(1, Ordering::SeqCst) + 1000;
         let nonce = nonce.to_string();
-        let signature = digest(&[request.path().as_bytes(), request.body(), nonce.as_bytes()]);
+        let signature = mac(request.path(), request.body(), &nonce);
         let mut body = request.body().to_vec();
         body.extend_from_slice(format!("&nonce={nonce}&signature={signature}").as_bytes());
         self.seen
@@ -259,7 +256,7 @@ async fn an_authenticator_rewrites_the_body_of_each_attempt_with_a_fresh_nonce()
             .into_owned()
             .collect();
         let nonce = &fields[1].1;
-        let expected = digest(&[request.url.path().as_bytes(), &original, nonce.as_bytes()]);
+        let expected = mac(request.url.path(), &original, nonce);
         assert_eq!(fields[2], ("signature".to_owned(), expected));
         nonces.push(nonce.clone());
     }
@@ -469,4 +466,41 @@ async fn paginate_links_follows_next_links_lazily() {
     let all: Vec<u64> = volumes.try_collect().await.unwrap();
     assert_eq!(all, [1, 2, 3]);
     assert_eq!(received(&server).await.len(), 2);
+}
+
+/// Names a new endpoint on every call, as a credential renewed without end.
+#[derive(Debug, Default)]
+struct RestlessEndpoint(AtomicUsize);
+
+#[async_trait]
+impl Authenticate for RestlessEndpoint {
+    async fn authenticate(&self, _request: &AuthRequest<'_>) -> volume_core::Result<AuthHeaders> {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(AuthHeaders::new().with_endpoint(url(&format!("http://127.0.0.1:{}/", 1 + n))))
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_from_the_credential_is_checked_and_must_settle() {
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(ok()).mount(&server).await;
+    let leaky = RefreshingToken::new(|| {
+        std::future::ready(Ok(
+            Token::new("t").with_endpoint(url("https://user:pw@cinder.test/v3"))
+        ))
+    });
+    let t = transport_at(&server.uri()).auth(leaky).build().unwrap();
+    let err = t.send(Request::get(["volumes"])).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(!err.to_string().contains("pw"), "{err}");
+
+    let restless = Arc::new(RestlessEndpoint::default());
+    let t = transport_at(&server.uri())
+        .auth(Arc::clone(&restless))
+        .build()
+        .unwrap();
+    let err = t.send(Request::get(["volumes"])).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated { .. }), "{err:?}");
+    assert_eq!(restless.0.load(Ordering::SeqCst), 3, "bounded");
+    assert!(received(&server).await.is_empty());
 }

@@ -238,4 +238,23 @@ mod tests {
             .unwrap();
         assert_eq!(l.to_string(), "Linode(127.0.0.1:8080)");
     }
+
+    #[test]
+    fn the_http_settings_are_one_client_options() {
+        use std::time::Duration;
+        use volume_core::http::{ClientOptions, HttpClient, RetryConfig};
+
+        let b = LinodeBuilder::new()
+            .with_token("t")
+            .with_client_options(ClientOptions::new().with_user_agent_suffix("tool/1"))
+            .for_paused_clock()
+            .with_timeout(Duration::from_secs(5))
+            .with_retry(RetryConfig::none());
+        let options = b.client_options();
+        assert_eq!(options.timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(options.user_agent_suffix(), Some("tool/1"));
+        assert_eq!(options.retry().max_retries, 0);
+        assert!(options.is_paused_clock());
+        assert!(b.with_http_client(HttpClient::new()).build().is_ok());
+    }
 }

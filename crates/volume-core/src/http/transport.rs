@@ -323,6 +323,7 @@ impl fmt::Debug for Transport {
         f.debug_struct("Transport")
             .field("provider", &self.inner.provider)
             .field("base_url", &redact_url(&self.inner.base_url))
+            .field("endpoint", &redact_url(&self.endpoint()))
             .field("auth", &self.inner.auth)
             .field("retry", &self.inner.retry)
             .field("timeout", &self.inner.timeout)
