@@ -3,10 +3,11 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use volume_core::http::{redact_url, RetryConfig, Secret, Url};
+use volume_core::http::{redact_url, ClientOptions, Secret, Transport, Url};
 use volume_core::{Error, RegionId, Result};
 
-use crate::client::{Client, Settings};
+use crate::client::Client;
+use crate::error::{map_error, PROVIDER};
 use crate::sign::{Clock, Exo2, DEFAULT_SIGNATURE_VALIDITY};
 use crate::{Exoscale, OperationPolling};
 
@@ -63,10 +64,7 @@ pub struct ExoscaleBuilder {
     api_secret: Option<Secret>,
     zone: Option<String>,
     endpoint: Option<String>,
-    timeout: Option<Duration>,
-    retry: RetryConfig,
-    user_agent_suffix: Option<String>,
-    paused_clock: bool,
+    options: ClientOptions,
     validity: Duration,
     clock: Clock,
     polling: OperationPolling,
@@ -82,9 +80,7 @@ impl fmt::Debug for ExoscaleBuilder {
             .field("api_secret", &self.api_secret.as_ref().map(|_| "******"))
             .field("zone", &self.zone)
             .field("endpoint", &endpoint)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("options", &self.options)
             .field("signature_validity", &self.validity)
             .field("polling", &self.polling)
             .finish_non_exhaustive()
@@ -98,25 +94,23 @@ impl Default for ExoscaleBuilder {
 }
 
 impl ExoscaleBuilder {
-    /// A builder with no credentials, zone [`DEFAULT_ZONE`], the
-    /// transport's default time-out (60 s per attempt),
-    /// [`RetryConfig::default`], signatures valid for 10 minutes and
-    /// [`OperationPolling::default`].
+    /// A builder with no credentials, zone [`DEFAULT_ZONE`], the default
+    /// [`ClientOptions`] (60 s per attempt, the default retries), signatures
+    /// valid for 10 minutes and [`OperationPolling::default`].
     pub fn new() -> Self {
         Self {
             api_key: None,
             api_secret: None,
             zone: None,
             endpoint: None,
-            timeout: None,
-            retry: RetryConfig::default(),
-            user_agent_suffix: None,
-            paused_clock: false,
+            options: ClientOptions::new(),
             validity: DEFAULT_SIGNATURE_VALIDITY,
             clock: Clock::system(),
             polling: OperationPolling::default(),
         }
     }
+
+    volume_core::client_options_setters!(options);
 
     /// A builder configured from the environment: `EXOSCALE_API_KEY`,
     /// `EXOSCALE_API_SECRET` and, when set, `EXOSCALE_ZONE`. Unset variables
@@ -170,28 +164,6 @@ impl ExoscaleBuilder {
         self
     }
 
-    /// The time-out of each attempt of a request (60 s by default).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// How failed requests are retried. GETs (operation polls included)
-    /// are retried after 429s, 5xx and transport failures; mutations only
-    /// when they provably did not take effect (a 429, a connection that
-    /// could not be made), never blindly. [`RetryConfig::default`] by
-    /// default; [`RetryConfig::none`] turns retries off.
-    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Appended to the `User-Agent`: `volume-rs/<version> <suffix>`.
-    pub fn with_user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.user_agent_suffix = Some(suffix.into());
-        self
-    }
-
     /// How long each signature is valid (its `expires` is now plus this):
     /// 10 minutes by default, as Exoscale's own clients sign. Each attempt
     /// of a request is signed afresh.
@@ -216,19 +188,6 @@ impl ExoscaleBuilder {
     /// cadence of Exoscale's own clients, by default).
     pub fn with_operation_polling(mut self, polling: OperationPolling) -> Self {
         self.polling = polling;
-        self
-    }
-
-    /// Settings for tests under `#[tokio::test(start_paused = true)]`: no
-    /// per-attempt time-out and no connection-pool timer, so that tokio's
-    /// auto-advancing clock moves only for the sleeps between retries and
-    /// operation polls (see volume-core's
-    /// [`TransportBuilder::for_paused_clock`]). A later
-    /// [`with_timeout`](Self::with_timeout) still applies.
-    ///
-    /// [`TransportBuilder::for_paused_clock`]: volume_core::http::TransportBuilder::for_paused_clock
-    pub fn for_paused_clock(mut self) -> Self {
-        self.paused_clock = true;
         self
     }
 
@@ -279,16 +238,6 @@ impl ExoscaleBuilder {
         let raw = self.endpoint.unwrap_or_else(|| endpoint_of(zone));
         let endpoint = Url::parse(raw.trim())
             .map_err(|e| Error::invalid_input("endpoint", format!("is not a URL ({e})")))?;
-        let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-        if self.paused_clock {
-            http = http.pool_idle_timeout(None);
-        }
-        let http = http.build().map_err(|e| Error::Transport {
-            message: format!("could not make the HTTP client: {e}"),
-            outcome_unknown: false,
-            timed_out: false,
-            source: Some(Box::new(e)),
-        })?;
         let signer = Exo2 {
             key,
             secret,
@@ -296,19 +245,12 @@ impl ExoscaleBuilder {
             clock: self.clock,
         }
         .into_signer();
-        let settings = Settings {
-            http,
-            signer,
-            retry: self.retry,
-            timeout: match (self.timeout, self.paused_clock) {
-                (Some(t), _) => Some(t),
-                (None, true) => None,
-                (None, false) => Some(volume_core::http::DEFAULT_TIMEOUT),
-            },
-            user_agent_suffix: self.user_agent_suffix,
-            paused_clock: self.paused_clock,
-        };
-        let client = Client::new(settings, endpoint)?;
+        let transport = Transport::builder(PROVIDER, endpoint)
+            .client_options(&self.options)
+            .auth(signer)
+            .error_mapper(map_error)
+            .build()?;
+        let client = Client::new(transport);
         Ok(Exoscale::from_parts(
             client,
             RegionId::new(zone)?,
@@ -411,5 +353,23 @@ mod tests {
         assert_eq!(e.zone().as_str(), "de-muc-1");
         assert_eq!(e.endpoint().as_str(), "http://127.0.0.1:8080/v2");
         assert_eq!(e.to_string(), "Exoscale(de-muc-1)");
+    }
+
+    #[test]
+    fn the_http_settings_are_one_client_options() {
+        use std::time::Duration;
+        use volume_core::http::{ClientOptions, HttpClient, RetryConfig};
+
+        let b = ok()
+            .with_client_options(ClientOptions::new().with_user_agent_suffix("tool/1"))
+            .for_paused_clock()
+            .with_timeout(Duration::from_secs(5))
+            .with_retry(RetryConfig::none());
+        let options = b.client_options();
+        assert_eq!(options.timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(options.user_agent_suffix(), Some("tool/1"));
+        assert_eq!(options.retry().max_retries, 0);
+        assert!(options.is_paused_clock());
+        assert!(b.with_http_client(HttpClient::new()).build().is_ok());
     }
 }

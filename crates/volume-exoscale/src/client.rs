@@ -9,135 +9,52 @@
 //!
 //! Exoscale's actions are colon suffixes of the resource's segment
 //! (`/v2/block-storage/<id>:attach`), and the colon must be sent as it is
-//! (it is part of the signed path, and `%3A` names another path).
-//! volume-core's [`Request`] percent-encodes every segment it is given,
-//! colons included, and has no literal suffix; so an action request is sent
-//! through a transport whose base URL is the whole action URL (the id
-//! encoded as one segment, then `:action`), sharing this client's
-//! connection pool, signer, retry and time-out settings.
+//! (it is part of the signed path, and `%3A` names another path). They are
+//! sent with [`Request::action_suffix`], through the same transport as
+//! every other request: the id is encoded as one segment, the suffix is
+//! appended literally, and the signer sees that exact path.
+//!
+//! `GET /zone` is public and sent unsigned ([`Request::without_auth`]),
+//! through that same transport.
 
-use std::time::Duration;
+use volume_core::http::{Request, Transport, Url};
+use volume_core::{ResourceKind, Result};
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use volume_core::http::{Request, RetryConfig, Signer, Transport, Url};
-use volume_core::{Error, ResourceKind, Result};
-
-use crate::error::{map_error, PROVIDER};
 use crate::wire::{
     AttachBody, CreateBody, ExoscaleInstance, ExoscaleSnapshot, ExoscaleVolume, InstanceList,
     Operation, ResizeBody, SnapshotBody, SnapshotList, UpdateBody, VolumeList, Zone, ZoneList,
 };
 
-/// What volume-core encodes in a path segment: all but RFC 3986's
-/// unreserved characters.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// How every transport of a client is configured.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub(crate) http: reqwest::Client,
-    pub(crate) signer: Signer,
-    pub(crate) retry: RetryConfig,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) user_agent_suffix: Option<String>,
-    pub(crate) paused_clock: bool,
-}
-
-impl Settings {
-    /// A transport at `base`, signed or not.
-    pub(crate) fn transport(&self, base: Url, signed: bool) -> Result<Transport> {
-        let mut b = Transport::builder(PROVIDER, base)
-            .client(self.http.clone())
-            .retry(self.retry)
-            .error_mapper(map_error);
-        if signed {
-            b = b.auth(self.signer.clone());
-        }
-        if self.paused_clock {
-            b = b.for_paused_clock();
-        }
-        if let Some(t) = self.timeout {
-            b = b.timeout(t);
-        }
-        if let Some(s) = &self.user_agent_suffix {
-            b = b.user_agent_suffix(s.clone());
-        }
-        b.build()
-    }
-}
-
 /// The Exoscale API v2 endpoints volume-rs uses, at one zone's endpoint.
 #[derive(Debug, Clone)]
 pub(crate) struct Client {
-    settings: Settings,
-    /// Signed requests.
+    /// Every request, signed unless it says otherwise.
     transport: Transport,
-    /// `GET /zone`, which is sent unsigned.
-    public: Transport,
 }
 
 impl Client {
-    pub(crate) fn new(settings: Settings, base: Url) -> Result<Self> {
-        Ok(Self {
-            transport: settings.transport(base.clone(), true)?,
-            public: settings.transport(base, false)?,
-            settings,
-        })
+    pub(crate) fn new(transport: Transport) -> Self {
+        Self { transport }
     }
 
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
     }
 
-    pub(crate) fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
-    /// A transport whose base URL is `<base>/<segments..>:<action>`.
-    fn action(&self, segments: &[&str], action: &str) -> Result<Transport> {
-        let mut url = self.transport.base_url().clone();
-        let mut path = url.path().trim_end_matches('/').to_owned();
-        for segment in segments {
-            if segment.is_empty() || *segment == "." || *segment == ".." {
-                return Err(Error::invalid_input(
-                    "path segment",
-                    format!("{segment:?} cannot be sent as a path segment"),
-                ));
-            }
-            path.push('/');
-            path.extend(utf8_percent_encode(segment, SEGMENT));
-        }
-        path.push(':');
-        path.push_str(action);
-        url.set_path(&path);
-        if url.path() != path {
-            return Err(Error::invalid_input(
-                "path",
-                "the URL library would change the path; refusing to send it",
-            ));
-        }
-        self.settings.transport(url, true)
-    }
-
-    /// `PUT|POST <segments>:<action>`, answered with `T`.
-    async fn send_action<T: serde::de::DeserializeOwned>(
-        &self,
-        request: Request,
-        segments: &[&str],
-        action: &str,
-    ) -> Result<T> {
-        self.action(segments, action)?.send_json(request).await
+    /// The same client (key, pool, settings) at another zone's endpoint.
+    pub(crate) fn at(&self, endpoint: Url) -> Result<Self> {
+        Ok(Self::new(self.transport.with_base_url(endpoint)?))
     }
 
     /// `GET /zone`, unsigned.
     pub(crate) async fn list_zones(&self) -> Result<Vec<Zone>> {
         let list: ZoneList = self
-            .public
-            .send_json(Request::get(["zone"]).about(ResourceKind::Region, ""))
+            .transport
+            .send_json(
+                Request::get(["zone"])
+                    .without_auth()
+                    .about(ResourceKind::Region, ""),
+            )
             .await?;
         Ok(list.zones)
     }
@@ -199,20 +116,26 @@ impl Client {
 
     /// `PUT /block-storage/{id}:attach`.
     pub(crate) async fn attach_volume(&self, id: &str, body: &AttachBody) -> Result<Operation> {
-        let request = Request::put(Vec::<String>::new())
-            .idempotent(false)
-            .json(body)
-            .about(ResourceKind::Volume, id);
-        self.send_action(request, &["block-storage", id], "attach")
+        self.transport
+            .send_json(
+                Request::put(["block-storage", id])
+                    .action_suffix(":attach")
+                    .idempotent(false)
+                    .json(body)
+                    .about(ResourceKind::Volume, id),
+            )
             .await
     }
 
     /// `PUT /block-storage/{id}:detach`, without a body.
     pub(crate) async fn detach_volume(&self, id: &str) -> Result<Operation> {
-        let request = Request::put(Vec::<String>::new())
-            .idempotent(false)
-            .about(ResourceKind::Volume, id);
-        self.send_action(request, &["block-storage", id], "detach")
+        self.transport
+            .send_json(
+                Request::put(["block-storage", id])
+                    .action_suffix(":detach")
+                    .idempotent(false)
+                    .about(ResourceKind::Volume, id),
+            )
             .await
     }
 
@@ -222,21 +145,27 @@ impl Client {
         id: &str,
         body: &ResizeBody,
     ) -> Result<ExoscaleVolume> {
-        let request = Request::put(Vec::<String>::new())
-            .idempotent(false)
-            .json(body)
-            .about(ResourceKind::Volume, id);
-        self.send_action(request, &["block-storage", id], "resize-volume")
+        self.transport
+            .send_json(
+                Request::put(["block-storage", id])
+                    .action_suffix(":resize-volume")
+                    .idempotent(false)
+                    .json(body)
+                    .about(ResourceKind::Volume, id),
+            )
             .await
     }
 
     /// `POST /block-storage/{id}:create-snapshot`.
     pub(crate) async fn create_snapshot(&self, id: &str, body: &SnapshotBody) -> Result<Operation> {
-        let request = Request::post(Vec::<String>::new())
-            .idempotent(false)
-            .json(body)
-            .about(ResourceKind::Volume, id);
-        self.send_action(request, &["block-storage", id], "create-snapshot")
+        self.transport
+            .send_json(
+                Request::post(["block-storage", id])
+                    .action_suffix(":create-snapshot")
+                    .idempotent(false)
+                    .json(body)
+                    .about(ResourceKind::Volume, id),
+            )
             .await
     }
 

@@ -157,7 +157,7 @@ impl Exoscale {
             )
         })?;
         Ok(Self {
-            client: Client::new(self.client.settings().clone(), url)?,
+            client: self.client.at(url)?,
             zone: RegionId::new(zone)?,
             polling: self.polling,
         })

@@ -1,9 +1,8 @@
 //! [`LinodeBuilder`]: configures and makes a [`Linode`] client.
 
 use std::fmt;
-use std::time::Duration;
 
-use volume_core::http::{redact_url, BearerToken, RetryConfig, Secret, Transport, Url};
+use volume_core::http::{redact_url, BearerToken, ClientOptions, Secret, Transport, Url};
 use volume_core::{Error, Result};
 
 use crate::client::Client;
@@ -43,10 +42,7 @@ pub const API_URL_ENV: &str = "LINODE_API_URL";
 pub struct LinodeBuilder {
     token: Option<Secret>,
     base_url: Option<String>,
-    timeout: Option<Duration>,
-    retry: RetryConfig,
-    user_agent_suffix: Option<String>,
-    paused_clock: bool,
+    options: ClientOptions,
 }
 
 impl fmt::Debug for LinodeBuilder {
@@ -60,9 +56,7 @@ impl fmt::Debug for LinodeBuilder {
         f.debug_struct("LinodeBuilder")
             .field("token", &self.token.as_ref().map(|_| "******"))
             .field("base_url", &base_url)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -74,18 +68,17 @@ impl Default for LinodeBuilder {
 }
 
 impl LinodeBuilder {
-    /// A builder with no token, [`DEFAULT_BASE_URL`], the transport's
-    /// default time-out (60 s per attempt) and [`RetryConfig::default`].
+    /// A builder with no token, [`DEFAULT_BASE_URL`] and the default
+    /// [`ClientOptions`] (60 s per attempt, the default retries).
     pub fn new() -> Self {
         Self {
             token: None,
             base_url: None,
-            timeout: None,
-            retry: RetryConfig::default(),
-            user_agent_suffix: None,
-            paused_clock: false,
+            options: ClientOptions::new(),
         }
     }
+
+    volume_core::client_options_setters!(options);
 
     /// A builder configured from the environment: the token from
     /// `LINODE_TOKEN` and, when set, the API root from `LINODE_API_URL`.
@@ -123,39 +116,6 @@ impl LinodeBuilder {
         self
     }
 
-    /// The time-out of each attempt of a request (60 s by default).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// How failed requests are retried: 429s always (after their
-    /// `Retry-After`), 5xx and transport failures only for requests that are
-    /// safe to repeat (never a create). [`RetryConfig::default`] by default;
-    /// [`RetryConfig::none`] turns retries off.
-    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Appended to the `User-Agent`: `volume-rs/<version> <suffix>`.
-    pub fn with_user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.user_agent_suffix = Some(suffix.into());
-        self
-    }
-
-    /// Settings for tests under `#[tokio::test(start_paused = true)]`: no
-    /// per-attempt time-out and no connection-pool timer, so that tokio's
-    /// auto-advancing clock moves only for the sleeps between retries (see
-    /// [`TransportBuilder::for_paused_clock`]). A later
-    /// [`with_timeout`](Self::with_timeout) still applies.
-    ///
-    /// [`TransportBuilder::for_paused_clock`]: volume_core::http::TransportBuilder::for_paused_clock
-    pub fn for_paused_clock(mut self) -> Self {
-        self.paused_clock = true;
-        self
-    }
-
     /// Checks the configuration and makes the client.
     ///
     /// # Errors
@@ -176,20 +136,12 @@ impl LinodeBuilder {
         let raw = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base_url = Url::parse(raw.trim())
             .map_err(|e| Error::invalid_input("base_url", format!("is not a URL ({e})")))?;
-        let mut transport = Transport::builder(PROVIDER, base_url)
+        let transport = Transport::builder(PROVIDER, base_url)
+            .client_options(&self.options)
             .auth(BearerToken::new(token)?)
-            .retry(self.retry)
-            .error_mapper(map_error);
-        if self.paused_clock {
-            transport = transport.for_paused_clock();
-        }
-        if let Some(timeout) = self.timeout {
-            transport = transport.timeout(timeout);
-        }
-        if let Some(suffix) = self.user_agent_suffix {
-            transport = transport.user_agent_suffix(suffix);
-        }
-        Ok(Linode::from_client(Client::new(transport.build()?)))
+            .error_mapper(map_error)
+            .build()?;
+        Ok(Linode::from_client(Client::new(transport)))
     }
 }
 
@@ -285,5 +237,24 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(l.to_string(), "Linode(127.0.0.1:8080)");
+    }
+
+    #[test]
+    fn the_http_settings_are_one_client_options() {
+        use std::time::Duration;
+        use volume_core::http::{ClientOptions, HttpClient, RetryConfig};
+
+        let b = LinodeBuilder::new()
+            .with_token("t")
+            .with_client_options(ClientOptions::new().with_user_agent_suffix("tool/1"))
+            .for_paused_clock()
+            .with_timeout(Duration::from_secs(5))
+            .with_retry(RetryConfig::none());
+        let options = b.client_options();
+        assert_eq!(options.timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(options.user_agent_suffix(), Some("tool/1"));
+        assert_eq!(options.retry().max_retries, 0);
+        assert!(options.is_paused_clock());
+        assert!(b.with_http_client(HttpClient::new()).build().is_ok());
     }
 }

@@ -15,6 +15,18 @@
 //!   again when it expires or when the provider answers 401 (OpenStack
 //!   Keystone). Concurrent requests share one fetch.
 //!
+//! Besides headers, an authenticator may give each attempt two more
+//! things, both carried by [`AuthHeaders`]:
+//!
+//! - a replacement body ([`AuthHeaders::with_body`]), for schemes that sign
+//!   inside the body (LunaNode puts a fresh nonce and an HMAC in its
+//!   form-encoded body): the transport sends exactly those bytes, as
+//!   smithy's `modify_before_signing` lets an interceptor do;
+//! - the service endpoint ([`AuthHeaders::with_endpoint`]), for credentials
+//!   that come with one (Keystone's catalog names Cinder's URL next to the
+//!   token): the transport builds the attempt's URL on it. [`Token::with_endpoint`]
+//!   makes [`RefreshingToken`] do this, renewing token and endpoint together.
+//!
 //! Every header an authenticator returns is marked sensitive
 //! ([`HeaderValue::set_sensitive`]) before it is sent, and no type here
 //! prints a credential.
@@ -25,6 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::Method;
 use secrecy::zeroize::Zeroize;
@@ -105,12 +118,15 @@ impl<'a> AuthRequest<'a> {
     }
 }
 
-/// The headers an authenticator adds to one attempt, and which version of
-/// its credential they carry.
+/// What an authenticator adds to one attempt: headers, optionally a
+/// replacement body and the endpoint to send to, and which version of its
+/// credential they carry.
 #[derive(Clone, Default)]
 pub struct AuthHeaders {
     headers: Vec<(HeaderName, HeaderValue)>,
     generation: u64,
+    body: Option<Bytes>,
+    endpoint: Option<Url>,
 }
 
 impl fmt::Debug for AuthHeaders {
@@ -121,6 +137,8 @@ impl fmt::Debug for AuthHeaders {
                 &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
             .field("generation", &self.generation)
+            .field("body_len", &self.body.as_ref().map(Bytes::len))
+            .field("endpoint", &self.endpoint.as_ref().map(super::redact_url))
             .finish_non_exhaustive()
     }
 }
@@ -156,6 +174,31 @@ impl AuthHeaders {
         self.generation
     }
 
+    /// Sends `body` instead of the request's body on this attempt (a body
+    /// signed with a fresh nonce). The request's `Content-Type` stays.
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// The replacement body set by [`AuthHeaders::with_body`].
+    pub fn body(&self) -> Option<&Bytes> {
+        self.body.as_ref()
+    }
+
+    /// Builds this attempt's URL on `endpoint` instead of the transport's
+    /// base URL (the service URL that came with the credential). Request
+    /// paths are appended to it, and links must share its origin.
+    pub fn with_endpoint(mut self, endpoint: Url) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+
+    /// The endpoint set by [`AuthHeaders::with_endpoint`].
+    pub fn endpoint(&self) -> Option<&Url> {
+        self.endpoint.as_ref()
+    }
+
     /// The headers, in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> + '_ {
         self.headers.iter().map(|(n, v)| (n, v))
@@ -175,7 +218,12 @@ impl AuthHeaders {
 #[async_trait]
 pub trait Authenticate: fmt::Debug + Send + Sync {
     /// The headers to add to this attempt of `request`. Called once per
-    /// attempt, so a signature or a token is always fresh.
+    /// attempt, so a signature or a token is always fresh. The answer may
+    /// also replace the body ([`AuthHeaders::with_body`]) and name the
+    /// endpoint ([`AuthHeaders::with_endpoint`]); when that endpoint differs
+    /// from the one `request`'s URL was built on, the transport rebuilds the
+    /// URL on it and calls this once more, so a signer always sees the URL
+    /// that is sent.
     async fn authenticate(&self, request: &AuthRequest<'_>) -> Result<AuthHeaders>;
 
     /// Called when the provider answered 401 to a request that carried
@@ -377,6 +425,7 @@ impl Authenticate for Signer {
 pub struct Token {
     value: Secret,
     expires_in: Option<Duration>,
+    endpoint: Option<Url>,
 }
 
 impl fmt::Debug for Token {
@@ -384,6 +433,7 @@ impl fmt::Debug for Token {
         f.debug_struct("Token")
             .field("value", &self.value)
             .field("expires_in", &self.expires_in)
+            .field("endpoint", &self.endpoint.as_ref().map(super::redact_url))
             .finish_non_exhaustive()
     }
 }
@@ -394,7 +444,21 @@ impl Token {
         Self {
             value: value.into(),
             expires_in: None,
+            endpoint: None,
         }
+    }
+
+    /// The service endpoint that came with the token (Keystone's catalog
+    /// entry for the service): requests authenticated with this token are
+    /// sent there, and a renewed token brings its own.
+    pub fn with_endpoint(mut self, endpoint: Url) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+
+    /// The endpoint set by [`Token::with_endpoint`].
+    pub fn endpoint(&self) -> Option<&Url> {
+        self.endpoint.as_ref()
     }
 
     /// Valid for `expires_in` from now.
@@ -436,6 +500,7 @@ where
 
 struct Current {
     header: HeaderValue,
+    endpoint: Option<Url>,
     /// When to fetch a new one (the expiry less the margin).
     refresh_at: Option<Instant>,
 }
@@ -448,7 +513,9 @@ struct TokenState {
 
 /// A token that renews itself: fetched from a [`TokenSource`] on first use,
 /// again shortly before it expires, and again when the provider answers 401
-/// (the request is then sent once more with the new token).
+/// (the request is then sent once more with the new token). A token that
+/// came with an endpoint ([`Token::with_endpoint`]) sends its requests
+/// there, and a renewed one moves them to its own.
 ///
 /// Requests that need a new token at the same time wait for one fetch and
 /// share its result. Timing uses tokio's clock, so tests can pause and
@@ -518,7 +585,7 @@ impl RefreshingToken {
     }
 
     /// Fetches a token into `state` (the caller holds the lock, so others wait).
-    async fn fetch(&self, state: &mut TokenState) -> Result<HeaderValue> {
+    async fn fetch(&self, state: &mut TokenState) -> Result<(HeaderValue, Option<Url>)> {
         state.current = None;
         let fetched_at = Instant::now();
         let token = self.source.fetch_token().await?;
@@ -535,10 +602,11 @@ impl RefreshingToken {
         state.generation += 1;
         state.current = Some(Current {
             header: header.clone(),
+            endpoint: token.endpoint.clone(),
             refresh_at,
         });
         tracing::debug!(generation = state.generation, "fetched a new token");
-        Ok(header)
+        Ok((header, token.endpoint))
     }
 }
 
@@ -547,13 +615,19 @@ impl Authenticate for RefreshingToken {
     async fn authenticate(&self, _request: &AuthRequest<'_>) -> Result<AuthHeaders> {
         let mut state = self.state.lock().await;
         let now = Instant::now();
-        let header = match &state.current {
-            Some(current) if current.refresh_at.is_none_or(|at| now < at) => current.header.clone(),
+        let (header, endpoint) = match &state.current {
+            Some(current) if current.refresh_at.is_none_or(|at| now < at) => {
+                (current.header.clone(), current.endpoint.clone())
+            }
             _ => self.fetch(&mut state).await?,
         };
-        Ok(AuthHeaders::new()
+        let headers = AuthHeaders::new()
             .with(self.header.clone(), header)
-            .with_generation(state.generation))
+            .with_generation(state.generation);
+        Ok(match endpoint {
+            Some(endpoint) => headers.with_endpoint(endpoint),
+            None => headers,
+        })
     }
 
     async fn refresh(&self, rejected: &AuthHeaders) -> Result<bool> {

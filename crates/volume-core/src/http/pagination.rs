@@ -1,4 +1,5 @@
-//! Turns a page fetcher into a lazy stream of items.
+//! Turns a page fetcher into a lazy stream of items: by page token
+//! ([`paginate`]) or by `next` link or marker ([`paginate_links`]).
 
 use std::future::Future;
 
@@ -31,43 +32,96 @@ use crate::model::{Page, PageToken};
 /// assert_eq!(items, [1, 2, 3]);
 /// # });
 /// ```
-pub fn paginate<'a, T, F, Fut>(fetch: F) -> BoxStream<'a, Result<T>>
+pub fn paginate<'a, T, F, Fut>(mut fetch: F) -> BoxStream<'a, Result<T>>
 where
     T: Send + 'a,
     F: FnMut(Option<PageToken>) -> Fut + Send + 'a,
     Fut: Future<Output = Result<Page<T>>> + Send + 'a,
 {
-    enum Next {
-        Fetch(Option<PageToken>),
+    unfold_pages(
+        move |token| {
+            let page = fetch(token);
+            async move { page.await.map(|page| (page.items, page.next)) }
+        },
+        |token: &PageToken| format!("page token {:?}", token.as_str()),
+    )
+}
+
+/// A stream over every item of a listing that pages by link: an absolute
+/// `next` URL (Cinder's `volumes_links`, Rancher's `pagination.next`) or a
+/// marker. Lazy as [`paginate`], with at most one page held.
+///
+/// `fetch` gets `None` for the first page and then each page's link, and
+/// returns the page's items and its next link (`None` on the last page).
+/// Send a link with [`Request::follow`](super::Request::follow), which
+/// refuses one to another host. A link seen twice in a row ends the stream
+/// with a decode error instead of looping.
+///
+/// ```
+/// # use volume_core::http::{paginate_links, Url};
+/// # use futures::TryStreamExt;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let items: Vec<u32> = paginate_links(|link: Option<Url>| async move {
+///     // A real fetch sends `Request::follow(link)` (or the first page's
+///     // request) and reads the items and the `next` link from the answer.
+///     Ok(match link {
+///         None => (vec![1, 2], Some(Url::parse("https://h/v3/volumes?marker=2").unwrap())),
+///         Some(_) => (vec![3], None),
+///     })
+/// })
+/// .try_collect()
+/// .await
+/// .unwrap();
+/// assert_eq!(items, [1, 2, 3]);
+/// # });
+/// ```
+pub fn paginate_links<'a, T, L, F, Fut>(fetch: F) -> BoxStream<'a, Result<T>>
+where
+    T: Send + 'a,
+    L: Clone + PartialEq + Send + 'a,
+    F: FnMut(Option<L>) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<(Vec<T>, Option<L>)>> + Send + 'a,
+{
+    unfold_pages(fetch, |_: &L| "the same next link".to_owned())
+}
+
+/// The loop under [`paginate`] and [`paginate_links`]: `cursor` is a token
+/// or a link, and `describe` names a repeated one in the error.
+fn unfold_pages<'a, T, C, F, Fut>(fetch: F, describe: fn(&C) -> String) -> BoxStream<'a, Result<T>>
+where
+    T: Send + 'a,
+    C: Clone + PartialEq + Send + 'a,
+    F: FnMut(Option<C>) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<(Vec<T>, Option<C>)>> + Send + 'a,
+{
+    enum Next<C> {
+        Fetch(Option<C>),
         Done,
     }
     stream::unfold(
-        (Next::Fetch(None), fetch, None::<PageToken>),
-        |(next, mut fetch, last)| async move {
-            let token = match next {
+        (Next::Fetch(None), fetch, None::<C>),
+        move |(next, mut fetch, last)| async move {
+            let cursor = match next {
                 Next::Done => return None,
-                Next::Fetch(token) => token,
+                Next::Fetch(cursor) => cursor,
             };
-            match fetch(token.clone()).await {
-                Ok(page) => {
-                    let following = match page.next {
-                        Some(t) if Some(&t) == token.as_ref() || Some(&t) == last.as_ref() => {
+            match fetch(cursor.clone()).await {
+                Ok((items, following)) => {
+                    let following = match following {
+                        Some(c) if Some(&c) == cursor.as_ref() || Some(&c) == last.as_ref() => {
                             let err = crate::Error::Decode {
-                                message: format!(
-                                    "the provider returned page token {:?} twice",
-                                    t.as_str()
-                                ),
+                                message: format!("the provider returned {} twice", describe(&c)),
                                 source: None,
                             };
                             let items: Vec<Result<T>> =
-                                page.items.into_iter().map(Ok).chain([Err(err)]).collect();
+                                items.into_iter().map(Ok).chain([Err(err)]).collect();
                             return Some((stream::iter(items), (Next::Done, fetch, None)));
                         }
-                        Some(t) => Next::Fetch(Some(t)),
+                        Some(c) => Next::Fetch(Some(c)),
                         None => Next::Done,
                     };
-                    let items: Vec<Result<T>> = page.items.into_iter().map(Ok).collect();
-                    Some((stream::iter(items), (following, fetch, token)))
+                    let items: Vec<Result<T>> = items.into_iter().map(Ok).collect();
+                    Some((stream::iter(items), (following, fetch, cursor)))
                 }
                 Err(e) => Some((stream::iter(vec![Err(e)]), (Next::Done, fetch, None))),
             }
@@ -114,6 +168,30 @@ mod tests {
         let all: Vec<Result<i32>> = s.collect().await;
         assert_eq!(all.len(), 3);
         assert!(all[2].is_err());
+    }
+
+    #[tokio::test]
+    async fn links_page_lazily_and_a_repeated_link_is_an_error() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = Arc::clone(&calls);
+        let mut s = paginate_links(move |link: Option<String>| {
+            c.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Ok(match link.as_deref() {
+                    None => (vec![1, 2], Some("a".to_owned())),
+                    Some("a") => (vec![3], Some("b".to_owned())),
+                    _ => (vec![4], Some("b".to_owned())),
+                })
+            }
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert_eq!(s.try_next().await.unwrap(), Some(1));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let rest: Vec<Result<i32>> = s.collect().await;
+        assert_eq!(rest.len(), 4, "2, 3, 4 and the error");
+        let err = rest[3].as_ref().unwrap_err();
+        assert!(matches!(err, crate::Error::Decode { .. }), "{err:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]

@@ -11,6 +11,13 @@
 //! it. Such a segment is refused with [`Error::InvalidInput`] before any
 //! request is made, and the finished path is checked against what was asked
 //! for, so no other normalisation can slip through either.
+//!
+//! Two more kinds of target exist. An *action suffix* (`:attach` in
+//! `/block-storage/{id}:attach`) is sent literally after the last segment,
+//! so it is restricted to a charset that needs no encoding and cannot form a
+//! dot segment. A *link* (an absolute `next` or action URL from an answer)
+//! is sent as given, but only to the same scheme, host and port as the
+//! endpoint in force, so credentials never leave that host.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use url::Url;
@@ -69,21 +76,99 @@ pub(crate) fn check_base_url(base: &Url) -> Result<()> {
     }
 }
 
-/// `base` with `segments` appended (each percent-encoded as one segment) and
-/// `query` as its query.
+/// Refuses an action suffix that would need encoding or could change the
+/// path: only ASCII letters, digits, `-`, `_` and `:` are allowed.
+pub(crate) fn check_action_suffix(suffix: &str) -> Result<()> {
+    if suffix.is_empty() {
+        return Err(Error::invalid_input("action suffix", "must not be empty"));
+    }
+    if !suffix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':'))
+    {
+        return Err(Error::invalid_input(
+            "action suffix",
+            format!("{suffix:?} may hold only ASCII letters, digits, '-', '_' and ':'"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` share scheme, host and port (the default port of
+/// the scheme when none is written).
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// `link` (absolute, or a path resolved against `endpoint`) with `query`
+/// appended to its own query, refused unless it has the origin of
+/// `endpoint` and no credentials. The fragment is dropped: it is never sent.
+pub(crate) fn resolve_link(endpoint: &Url, link: &str, query: &[(String, String)]) -> Result<Url> {
+    let mut url = endpoint
+        .join(link.trim())
+        .map_err(|e| Error::invalid_input("link", format!("is not a URL ({e})")))?;
+    if !same_origin(&url, endpoint) {
+        return Err(Error::invalid_input(
+            "link",
+            format!(
+                "{} is not on the endpoint's scheme, host and port ({}); refusing to send credentials there",
+                redact_url(&url),
+                redact_url(endpoint)
+            ),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_input("link", "must not hold credentials"));
+    }
+    url.set_fragment(None);
+    if !query.is_empty() {
+        let extra = encode_query(query);
+        let joined = match url.query().filter(|q| !q.is_empty()) {
+            Some(own) => format!("{own}&{extra}"),
+            None => extra,
+        };
+        url.set_query(Some(&joined));
+    }
+    Ok(url)
+}
+
+/// Query pairs, each key and value percent-encoded.
+fn encode_query(query: &[(String, String)]) -> String {
+    query
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `base` with `segments` appended (each percent-encoded as one segment),
+/// then `action` sent literally, and `query` as its query.
 pub(crate) fn build_url(
     base: &Url,
     segments: &[String],
+    action: Option<&str>,
     trailing_slash: bool,
     query: &[(String, String)],
 ) -> Result<Url> {
     let mut url = base.clone();
+    if action.is_some() && segments.is_empty() {
+        return Err(Error::invalid_input(
+            "action suffix",
+            "needs a path segment to follow",
+        ));
+    }
     if !segments.is_empty() || trailing_slash {
         let mut path = base.path().trim_end_matches('/').to_owned();
         for segment in segments {
             check_segment(segment)?;
             path.push('/');
             path.push_str(&encode_component(segment));
+        }
+        if let Some(action) = action {
+            check_action_suffix(action)?;
+            path.push_str(action);
         }
         if trailing_slash {
             path.push('/');
@@ -101,12 +186,7 @@ pub(crate) fn build_url(
     if query.is_empty() {
         url.set_query(None);
     } else {
-        let encoded = query
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        url.set_query(Some(&encoded));
+        url.set_query(Some(&encode_query(query)));
     }
     Ok(url)
 }
@@ -162,6 +242,7 @@ mod tests {
         let url = build_url(
             &base("https://h/v4"),
             &segs(&["volumes", "../x?y#z"]),
+            None,
             false,
             &[],
         )
@@ -174,6 +255,7 @@ mod tests {
         let url = build_url(
             &base("https://h/"),
             &segs(&["a/b", "100%", "%2E%2E", "...", "é ü", "a+b"]),
+            None,
             false,
             &[],
         )
@@ -194,11 +276,24 @@ mod tests {
         assert_eq!(url.path(), "/v4/");
 
         for dots in [".", ".."] {
-            let err = build_url(&base("https://h/v4"), &segs(&["volumes", dots]), false, &[])
-                .unwrap_err();
+            let err = build_url(
+                &base("https://h/v4"),
+                &segs(&["volumes", dots]),
+                None,
+                false,
+                &[],
+            )
+            .unwrap_err();
             assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
         }
-        let err = build_url(&base("https://h/"), &segs(&["volumes", ""]), false, &[]).unwrap_err();
+        let err = build_url(
+            &base("https://h/"),
+            &segs(&["volumes", ""]),
+            None,
+            false,
+            &[],
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     }
 
@@ -206,23 +301,23 @@ mod tests {
     fn base_paths_and_trailing_slashes() {
         let b = base("https://h/v3/project/");
         assert_eq!(
-            build_url(&b, &segs(&["volumes"]), false, &[])
+            build_url(&b, &segs(&["volumes"]), None, false, &[])
                 .unwrap()
                 .path(),
             "/v3/project/volumes"
         );
         assert_eq!(
-            build_url(&b, &segs(&["volume", "list"]), true, &[])
+            build_url(&b, &segs(&["volume", "list"]), None, true, &[])
                 .unwrap()
                 .path(),
             "/v3/project/volume/list/"
         );
         assert_eq!(
-            build_url(&b, &[], false, &[]).unwrap().path(),
+            build_url(&b, &[], None, false, &[]).unwrap().path(),
             "/v3/project/"
         );
         assert_eq!(
-            build_url(&base("https://h"), &segs(&["x"]), false, &[])
+            build_url(&base("https://h"), &segs(&["x"]), None, false, &[])
                 .unwrap()
                 .as_str(),
             "https://h/x"
@@ -234,6 +329,7 @@ mod tests {
         let url = build_url(
             &base("https://h/"),
             &segs(&["v"]),
+            None,
             false,
             &[
                 ("name".into(), "a b&c=d#e".into()),
@@ -264,6 +360,49 @@ mod tests {
             "mailto:x@y",
         ] {
             let err = check_base_url(&base(bad)).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{bad}");
+            assert!(!err.to_string().contains(":p@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn action_suffixes_are_literal_and_checked() {
+        let url = build_url(
+            &base("https://h/v2"),
+            &segs(&["block-storage", "a:b"]),
+            Some(":attach"),
+            false,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(url.path(), "/v2/block-storage/a%3Ab:attach");
+        for bad in ["", "/x", ":a b", ":a?b", ":a#b", ":%2e", ":..", ":é"] {
+            let err =
+                build_url(&base("https://h/"), &segs(&["v"]), Some(bad), false, &[]).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{bad:?}");
+        }
+        let err = build_url(&base("https://h/"), &[], Some(":x"), false, &[]).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }));
+    }
+
+    #[test]
+    fn links_must_share_the_origin() {
+        let b = base("https://h/v3/p/");
+        let q = [("limit".to_owned(), "2".to_owned())];
+        let url = resolve_link(&b, "https://H:443/v3/p/volumes?marker=x#f", &q).unwrap();
+        assert_eq!(url.as_str(), "https://h/v3/p/volumes?marker=x&limit=2");
+        let url = resolve_link(&b, "/v3/p/volumes", &[]).unwrap();
+        assert_eq!(url.as_str(), "https://h/v3/p/volumes");
+        for bad in [
+            "http://h/v3/p/volumes",
+            "https://h:8443/v3/p/volumes",
+            "https://evil/v3/p/volumes",
+            "https://h.evil/",
+            "//evil/x",
+            "https://u:p@h/v3",
+            "https://[::1/",
+        ] {
+            let err = resolve_link(&b, bad, &[]).unwrap_err();
             assert!(matches!(err, Error::InvalidInput { .. }), "{bad}");
             assert!(!err.to_string().contains(":p@"), "{err}");
         }

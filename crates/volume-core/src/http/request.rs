@@ -1,7 +1,9 @@
 //! What to send ([`Request`]) and what came back ([`Response`]).
 //!
-//! A [`Request`] is a description, not a connection: path segments (each
-//! one percent-encoded on its own when the URL is built), query pairs,
+//! A [`Request`] is a description, not a connection: its target (path
+//! segments, each one percent-encoded on its own when the URL is built,
+//! optionally followed by a literal action suffix such as `:attach`; or a
+//! same-origin link taken from an answer), query pairs,
 //! headers, the body as bytes (serialised once, so the bytes a signer sees
 //! are the bytes that are sent), whether it may be repeated, and what it is
 //! about (for error messages). Mistakes in it (a header value with a line
@@ -44,7 +46,10 @@ use crate::error::{Error, ResourceKind, Result};
 pub struct Request {
     method: Method,
     segments: Vec<String>,
+    action: Option<String>,
+    link: Option<String>,
     trailing_slash: bool,
+    skip_auth: bool,
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: Option<Bytes>,
@@ -61,6 +66,9 @@ impl fmt::Debug for Request {
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("segments", &self.segments)
+            .field("action", &self.action)
+            .field("link", &self.link.is_some())
+            .field("skip_auth", &self.skip_auth)
             .field(
                 "query_keys",
                 &self.query.iter().map(|(k, _)| k).collect::<Vec<_>>(),
@@ -88,7 +96,10 @@ impl Request {
                 .into_iter()
                 .map(|s| s.as_ref().to_owned())
                 .collect(),
+            action: None,
+            link: None,
             trailing_slash: false,
+            skip_auth: false,
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: None,
@@ -130,6 +141,31 @@ impl Request {
         Self::new(Method::HEAD, segments)
     }
 
+    /// A `method` request to `link`, a URL taken from an answer (a `next`
+    /// page, an action link): absolute, or a path resolved against the
+    /// endpoint. It is sent as given (query pairs added with
+    /// [`query`](Self::query) are appended), but only when its scheme, host
+    /// and port are the endpoint's: [`Transport::send`](super::Transport::send)
+    /// refuses any other with [`Error::InvalidInput`] before anything is
+    /// sent, so credentials never leave the host.
+    ///
+    /// ```
+    /// use volume_core::http::{Method, Request};
+    ///
+    /// let next = Request::link(Method::GET, "https://cinder:8776/v3/p/volumes?marker=abc");
+    /// assert_eq!(next.link_target(), Some("https://cinder:8776/v3/p/volumes?marker=abc"));
+    /// ```
+    pub fn link(method: Method, link: impl Into<String>) -> Self {
+        let mut request = Self::new(method, Vec::<String>::new());
+        request.link = Some(link.into());
+        request
+    }
+
+    /// A GET of `link` (see [`Request::link`]), e.g. the next page.
+    pub fn follow(link: impl Into<String>) -> Self {
+        Self::link(Method::GET, link)
+    }
+
     fn fail(&mut self, field: String, reason: impl Into<String>) {
         if self.invalid.is_none() {
             self.invalid = Some((field, reason.into()));
@@ -138,7 +174,48 @@ impl Request {
 
     /// Appends one more path segment.
     pub fn segment(mut self, segment: impl AsRef<str>) -> Self {
+        if self.link.is_some() {
+            self.fail(
+                "path segment".to_owned(),
+                "a link request takes no segments",
+            );
+        }
         self.segments.push(segment.as_ref().to_owned());
+        self
+    }
+
+    /// Sends `suffix` literally right after the last path segment, as in
+    /// Exoscale's `/block-storage/{id}:attach` (the id is still encoded as
+    /// one segment, so an id holding `:` cannot fake an action). Only ASCII
+    /// letters, digits, `-`, `_` and `:` are allowed; anything else, or a
+    /// request without segments, makes [`send`](super::Transport::send)
+    /// fail with [`Error::InvalidInput`] before anything is sent.
+    ///
+    /// ```
+    /// use volume_core::http::Request;
+    ///
+    /// let attach = Request::put(["block-storage", "6f1c"]).action_suffix(":attach");
+    /// assert_eq!(attach.action(), Some(":attach"));
+    /// ```
+    pub fn action_suffix(mut self, suffix: impl Into<String>) -> Self {
+        let suffix = suffix.into();
+        if let Err(Error::InvalidInput { field, reason, .. }) =
+            super::path::check_action_suffix(&suffix)
+        {
+            self.fail(field, reason);
+        }
+        if self.link.is_some() {
+            self.fail("action suffix".to_owned(), "a link request takes no suffix");
+        }
+        self.action = Some(suffix);
+        self
+    }
+
+    /// Sends this request without credentials, through a transport that
+    /// has an authenticator (Exoscale's public `GET /zone`), so that one
+    /// transport serves a whole client.
+    pub fn without_auth(mut self) -> Self {
+        self.skip_auth = true;
         self
     }
 
@@ -290,6 +367,21 @@ impl Request {
     /// The path segments, not encoded.
     pub fn segments(&self) -> &[String] {
         &self.segments
+    }
+
+    /// The literal action suffix, when there is one ([`Request::action_suffix`]).
+    pub fn action(&self) -> Option<&str> {
+        self.action.as_deref()
+    }
+
+    /// The link this request is sent to, when it is one ([`Request::link`]).
+    pub fn link_target(&self) -> Option<&str> {
+        self.link.as_deref()
+    }
+
+    /// Whether the request is sent without credentials ([`Request::without_auth`]).
+    pub fn skips_auth(&self) -> bool {
+        self.skip_auth
     }
 
     /// The query pairs, not encoded.

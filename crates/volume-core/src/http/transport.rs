@@ -8,6 +8,19 @@
 //! the `User-Agent`, a tracing span per request, redaction of secrets, and
 //! turning a non-2xx answer into an [`Error`] through the provider's mapper.
 //!
+//! Each attempt goes through the same steps, in order:
+//!
+//! 1. the URL is built on the endpoint in force (the base URL, or the one
+//!    the credential came with) from the request's target; a link to
+//!    another origin is refused here, before anything is sent;
+//! 2. the [`Authenticate`] hook adds headers, may replace the body, and may
+//!    move the endpoint (the URL is then rebuilt and authenticated again);
+//! 3. the exchange; a 401 renews the credential once and repeats;
+//! 4. the answer is classified: a non-2xx by the [`ErrorMapper`], a 2xx by
+//!    the optional [`ResponseClassifier`] (an API that answers errors with
+//!    200);
+//! 5. an error goes through the one retry decision, [`retry_delay`].
+//!
 //! # Testing with a paused clock
 //!
 //! With `#[tokio::test(start_paused = true)]`, tokio moves its clock to the
@@ -33,7 +46,8 @@ use tracing::Instrument;
 use url::Url;
 
 use super::auth::{AuthHeaders, AuthRequest, Authenticate};
-use super::path::{build_url, check_base_url};
+use super::options::ClientOptions;
+use super::path::{build_url, check_base_url, resolve_link};
 use super::redact_url;
 use super::request::{decode_json, Request, Response};
 use super::retry::{parse_retry_after, retry_delay, RetryConfig};
@@ -56,6 +70,13 @@ const MAX_MESSAGE: usize = 4096;
 
 /// Turns a provider's non-2xx answer into an [`Error`]; see [`ErrorContext`].
 pub type ErrorMapper = Arc<dyn Fn(&ErrorContext<'_>) -> Error + Send + Sync>;
+
+/// Looks at a 2xx answer and says whether it is an error after all
+/// (LunaNode answers failures as HTTP 200 `{"success":"no",...}`), as
+/// smithy's `ClassifyRetry` does. `None` lets the answer through; an error
+/// goes through the same retry decision as any other (a `RateLimited` is
+/// retried, an `InvalidInput` is not).
+pub type ResponseClassifier = Arc<dyn Fn(&ErrorContext<'_>) -> Option<Error> + Send + Sync>;
 
 /// Everything an [`ErrorMapper`] may look at to map a non-2xx answer.
 #[derive(Clone)]
@@ -241,13 +262,35 @@ fn transport_error(error: reqwest::Error, method: &Method, url: &Url, idempotent
 struct Inner {
     provider: &'static str,
     base_url: Url,
+    /// The endpoint requests are built on: the base URL until a credential
+    /// names another ([`AuthHeaders::with_endpoint`]).
+    endpoint: std::sync::Mutex<Url>,
     client: reqwest::Client,
     auth: Option<Arc<dyn Authenticate>>,
     retry: RetryConfig,
     timeout: Option<Duration>,
     headers: HeaderMap,
     error_mapper: ErrorMapper,
+    classifier: Option<ResponseClassifier>,
 }
+
+/// The URL of `request`'s target on `endpoint`.
+fn build_target(endpoint: &Url, request: &Request) -> Result<Url> {
+    match request.link_target() {
+        Some(link) => resolve_link(endpoint, link, request.query_pairs()),
+        None => build_url(
+            endpoint,
+            request.segments(),
+            request.action(),
+            request.has_trailing_slash(),
+            request.query_pairs(),
+        ),
+    }
+}
+
+/// How many times one attempt may be authenticated when the credential
+/// keeps moving the endpoint (a renewal racing this attempt).
+const MAX_ENDPOINT_MOVES: usize = 3;
 
 /// The HTTP client a provider crate sends every request through.
 ///
@@ -280,6 +323,7 @@ impl fmt::Debug for Transport {
         f.debug_struct("Transport")
             .field("provider", &self.inner.provider)
             .field("base_url", &redact_url(&self.inner.base_url))
+            .field("endpoint", &redact_url(&self.endpoint()))
             .field("auth", &self.inner.auth)
             .field("retry", &self.inner.retry)
             .field("timeout", &self.inner.timeout)
@@ -299,6 +343,7 @@ impl Transport {
             timeout: Some(DEFAULT_TIMEOUT),
             user_agent_suffix: None,
             error_mapper: None,
+            classifier: None,
             client: None,
             headers: Vec::new(),
             paused_clock: false,
@@ -315,23 +360,104 @@ impl Transport {
         &self.inner.base_url
     }
 
+    /// The endpoint requests are built on now: the base URL, or the
+    /// endpoint the last credential came with ([`AuthHeaders::with_endpoint`]).
+    pub fn endpoint(&self) -> Url {
+        self.inner
+            .endpoint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_endpoint(&self, endpoint: Url) {
+        *self
+            .inner
+            .endpoint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = endpoint;
+    }
+
     /// The retry configuration.
     pub fn retry_config(&self) -> &RetryConfig {
         &self.inner.retry
     }
 
-    /// The URL `request` is sent to.
+    /// A transport like this one (same connection pool, authenticator,
+    /// mappers, retries and time-out) at another base URL: a client of
+    /// another zone or region.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a base URL [`TransportBuilder::build`]
+    /// would refuse.
+    pub fn with_base_url(&self, base_url: Url) -> Result<Self> {
+        check_base_url(&base_url)?;
+        let inner = &*self.inner;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                provider: inner.provider,
+                endpoint: std::sync::Mutex::new(base_url.clone()),
+                base_url,
+                client: inner.client.clone(),
+                auth: inner.auth.clone(),
+                retry: inner.retry,
+                timeout: inner.timeout,
+                headers: inner.headers.clone(),
+                error_mapper: Arc::clone(&inner.error_mapper),
+                classifier: inner.classifier.clone(),
+            }),
+        })
+    }
+
+    /// The URL `request` is sent to, on the endpoint in force.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a path segment that cannot be sent as one
-    /// (empty, `.` or `..`).
+    /// (empty, `.` or `..`), an action suffix outside its charset, or a link
+    /// that is not on the endpoint's scheme, host and port.
     pub fn url_for(&self, request: &Request) -> Result<Url> {
-        build_url(
-            &self.inner.base_url,
-            request.segments(),
-            request.has_trailing_slash(),
-            request.query_pairs(),
-        )
+        build_target(&self.endpoint(), request)
+    }
+
+    /// The URL and credentials of one attempt: built on the endpoint in
+    /// force, and rebuilt when the credential moves the endpoint, so that
+    /// the authenticator always saw the URL that is sent.
+    async fn prepare(&self, request: &Request, headers: &HeaderMap) -> Result<(Url, AuthHeaders)> {
+        let mut endpoint = self.endpoint();
+        let mut url = build_target(&endpoint, request)?;
+        let auth = match &self.inner.auth {
+            Some(auth) if !request.skips_auth() => auth,
+            _ => return Ok((url, AuthHeaders::new())),
+        };
+        let body = request.body_bytes().unwrap_or_default();
+        for _ in 0..MAX_ENDPOINT_MOVES {
+            let auth_headers = auth
+                .authenticate(&AuthRequest::new(request.method(), &url, headers, body))
+                .await?;
+            match auth_headers.endpoint() {
+                Some(moved) if *moved != endpoint => {
+                    check_base_url(moved).map_err(|_| {
+                        Error::invalid_input(
+                            "endpoint",
+                            format!(
+                                "the credential's endpoint {} cannot be a base URL",
+                                redact_url(moved)
+                            ),
+                        )
+                    })?;
+                    tracing::debug!(endpoint = %redact_url(moved), "endpoint from the credential");
+                    endpoint = moved.clone();
+                    self.set_endpoint(endpoint.clone());
+                    url = build_target(&endpoint, request)?;
+                }
+                _ => return Ok((url, auth_headers)),
+            }
+        }
+        Err(Error::Unauthenticated {
+            message: "the credential's endpoint kept changing while the request was signed"
+                .to_owned(),
+            api: None,
+        })
     }
 
     /// Sends `request`, retrying as configured, and returns the 2xx answer.
@@ -354,7 +480,7 @@ impl Transport {
             attempt = Empty,
             elapsed = Empty,
         );
-        self.run(request, url).instrument(span).await
+        self.run(request).instrument(span).await
     }
 
     /// Sends `request` and decodes the 2xx answer's body as JSON.
@@ -378,7 +504,7 @@ impl Transport {
         })
     }
 
-    async fn run(&self, request: Request, url: Url) -> Result<Response> {
+    async fn run(&self, request: Request) -> Result<Response> {
         let inner = &*self.inner;
         let span = tracing::Span::current();
         let method = request.method().clone();
@@ -400,14 +526,7 @@ impl Transport {
             attempt += 1;
             sent += 1;
             span.record("attempt", sent);
-            let auth_headers = match &inner.auth {
-                Some(auth) => {
-                    let body_bytes = body.as_deref().unwrap_or_default();
-                    auth.authenticate(&AuthRequest::new(&method, &url, &headers, body_bytes))
-                        .await?
-                }
-                None => AuthHeaders::new(),
-            };
+            let (url, auth_headers) = self.prepare(&request, &headers).await?;
             // The authenticator's headers replace any of the same name.
             let mut all_headers = headers.clone();
             for (name, _) in auth_headers.iter() {
@@ -420,7 +539,7 @@ impl Transport {
                 .client
                 .request(method.clone(), url.clone())
                 .headers(all_headers);
-            if let Some(body) = &body {
+            if let Some(body) = auth_headers.body().or(body.as_ref()) {
                 builder = builder.body(body.clone());
             }
             if let Some(timeout) = timeout {
@@ -439,18 +558,8 @@ impl Transport {
             let error = match outcome {
                 Ok((status, response_headers, bytes)) => {
                     span.record("status", status.as_u16());
-                    if status.is_success() {
-                        span.record("elapsed", debug(start.elapsed()));
-                        tracing::debug!("done");
-                        return Ok(Response::new(
-                            inner.provider,
-                            status,
-                            response_headers,
-                            bytes,
-                        ));
-                    }
                     if status == StatusCode::UNAUTHORIZED && !replayed_after_401 {
-                        if let Some(auth) = &inner.auth {
+                        if let Some(auth) = inner.auth.as_ref().filter(|_| !request.skips_auth()) {
                             if auth.refresh(&auth_headers).await? {
                                 tracing::debug!("credential renewed after 401; sending again");
                                 replayed_after_401 = true;
@@ -465,7 +574,27 @@ impl Transport {
                     context.method = method.clone();
                     context.path = url.path();
                     context.idempotent = idempotent;
-                    finish_error((inner.error_mapper)(&context), &context)
+                    let classified = if status.is_success() {
+                        inner
+                            .classifier
+                            .as_ref()
+                            .and_then(|classify| classify(&context))
+                    } else {
+                        Some((inner.error_mapper)(&context))
+                    };
+                    match classified {
+                        Some(error) => finish_error(error, &context),
+                        None => {
+                            span.record("elapsed", debug(start.elapsed()));
+                            tracing::debug!("done");
+                            return Ok(Response::new(
+                                inner.provider,
+                                status,
+                                response_headers,
+                                bytes,
+                            ));
+                        }
+                    }
                 }
                 Err(e) => transport_error(e, &method, &url, idempotent),
             };
@@ -504,6 +633,7 @@ pub struct TransportBuilder {
     timeout: Option<Duration>,
     user_agent_suffix: Option<String>,
     error_mapper: Option<ErrorMapper>,
+    classifier: Option<ResponseClassifier>,
     client: Option<reqwest::Client>,
     headers: Vec<(String, String)>,
     paused_clock: bool,
@@ -564,6 +694,31 @@ impl TransportBuilder {
         F: Fn(&ErrorContext<'_>) -> Error + Send + Sync + 'static,
     {
         self.error_mapper = Some(Arc::new(mapper));
+        self
+    }
+
+    /// Looks at every 2xx answer first: a classifier that returns an error
+    /// turns the answer into that error, which is then retried or returned
+    /// like any other (see [`ResponseClassifier`]). None by default.
+    pub fn response_classifier<F>(mut self, classify: F) -> Self
+    where
+        F: Fn(&ErrorContext<'_>) -> Option<Error> + Send + Sync + 'static,
+    {
+        self.classifier = Some(Arc::new(classify));
+        self
+    }
+
+    /// Applies a provider builder's [`ClientOptions`] in one call: retries,
+    /// the per-attempt time-out, the `User-Agent` suffix, paused-clock mode
+    /// and the caller's HTTP client, when given.
+    pub fn client_options(mut self, options: &ClientOptions) -> Self {
+        self.retry = *options.retry();
+        self.timeout = options.timeout();
+        self.paused_clock = options.is_paused_clock();
+        self.user_agent_suffix = options.user_agent_suffix().map(str::to_owned);
+        if let Some(client) = options.http_client() {
+            self.client = Some(client.clone());
+        }
         self
     }
 
@@ -644,6 +799,7 @@ impl TransportBuilder {
         Ok(Transport {
             inner: Arc::new(Inner {
                 provider: self.provider,
+                endpoint: std::sync::Mutex::new(self.base_url.clone()),
                 base_url: self.base_url,
                 client,
                 auth: self.auth,
@@ -653,6 +809,7 @@ impl TransportBuilder {
                 error_mapper: self
                     .error_mapper
                     .unwrap_or_else(|| Arc::new(default_error_mapper)),
+                classifier: self.classifier,
             }),
         })
     }
