@@ -158,7 +158,7 @@ fn sid(id: &str) -> SnapshotId {
 
 /// The header of the one request received for `method path`.
 async fn authorization_of(server: &MockServer, method: &str, path: &str) -> String {
-    let requests = received(&server).await;
+    let requests = received(server).await;
     let r = requests
         .iter()
         .find(|r| r.method.as_str() == method && r.url.path() == path)
