@@ -28,6 +28,9 @@ pub enum ResizeMode {
 ///     .with_resize(ResizeMode::Offline)
 ///     .with_sizes(Size::gib(10), Size::gib(10240));
 /// assert!(caps.attach && !caps.snapshots);
+/// assert_eq!(caps.max_name_len, None);
+/// let caps = caps.with_max_name_len(Some(32));
+/// assert_eq!(caps.max_name_len, Some(32));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -64,6 +67,9 @@ pub struct Capabilities {
     pub max_size: Size,
     /// The largest page a listing returns.
     pub max_page_size: u32,
+    /// The longest name (in characters) a volume, snapshot or backup may
+    /// have, when the provider limits it (`None`: no limit known).
+    pub max_name_len: Option<usize>,
 }
 
 impl Capabilities {
@@ -87,6 +93,7 @@ impl Capabilities {
             min_size: Size::gib(1),
             max_size: Size::gib(16 * 1024),
             max_page_size: 100,
+            max_name_len: None,
         }
     }
 
@@ -163,6 +170,12 @@ impl Capabilities {
     /// Sets [`max_page_size`](Self::max_page_size).
     pub const fn with_max_page_size(mut self, max: u32) -> Self {
         self.max_page_size = max;
+        self
+    }
+
+    /// Sets [`max_name_len`](Self::max_name_len).
+    pub const fn with_max_name_len(mut self, max: Option<usize>) -> Self {
+        self.max_name_len = max;
         self
     }
 

@@ -14,29 +14,28 @@ use volume_core::{BlockStorage, CreateSnapshot, CreateVolume, Size};
 use volume_exoscale::{Exoscale, ExoscaleBuilder, OperationPolling};
 use volume_sim::engine::ClockMode;
 use volume_sim::fake::exoscale::{ExoscaleFake, DEFAULT_KEY, DEFAULT_SECRET};
-use wiremock::MockServer;
+use volume_sim::testing::Served;
 
-/// A client of a fresh fake.
-///
-/// The fake's server must outlive the client, which the battery owns; the
-/// server is leaked for the rest of the test process (one per case).
-async fn exoscale() -> Exoscale {
+/// A client of a fresh fake, served by a server that lives as long as the
+/// client.
+async fn exoscale() -> Served<Exoscale, ExoscaleFake> {
     let fake = ExoscaleFake::builder()
         .clock(ClockMode::Wall { speed: 200.0 })
         .build();
-    let server: &'static MockServer = Box::leak(Box::new(fake.start().await));
-    ExoscaleBuilder::new()
+    let server = fake.start().await;
+    let client = ExoscaleBuilder::new()
         .with_api_key(DEFAULT_KEY)
         .with_api_secret(DEFAULT_SECRET)
         .with_zone(fake.zone().as_str())
-        .with_endpoint(ExoscaleFake::base_url(server))
+        .with_endpoint(ExoscaleFake::base_url(&server))
         .with_retry(RetryConfig::default())
         .with_operation_polling(OperationPolling::fixed(
             Duration::from_millis(5),
             Duration::from_secs(60),
         ))
         .build()
-        .expect("a client of the fake")
+        .expect("a client of the fake");
+    Served::new(client, server).with_fake(fake)
 }
 
 volume_core::conformance_tests!(exoscale);

@@ -28,7 +28,11 @@ use volume_core::{
     VolumeSource, VolumeState,
 };
 use volume_exoscale::{Exoscale, ExoscaleBuilder, OperationPolling, CAPABILITIES};
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use volume_sim::testing::{
+    catch_all, expect, header, json_response, received, samples, strict_server, AnyRequest, Pinned,
+    WireRules,
+};
+use wiremock::{Mock, MockServer, Request};
 
 /// The key and secret of the official test vectors.
 const KEY: &str = "EXOxxxxxxxxxxxxxxxxxxxxxxxx";
@@ -72,90 +76,15 @@ fn expected_authorization(r: &Request) -> String {
     format!("EXO2-HMAC-SHA256 credential={KEY}{args},expires={EXPIRES},signature={sig}")
 }
 
-/// A request as it must be sent, exactly.
-#[derive(Debug, Clone)]
-struct Pinned {
-    method: &'static str,
-    path: String,
-    query: Vec<(String, String)>,
-    /// The exact body bytes.
-    body: Option<String>,
-    signed: bool,
+/// What every request of the client carries: the shared transport's
+/// headers and the signature recomputed here.
+fn rules() -> WireRules {
+    WireRules::new().with_authorization(expected_authorization)
 }
 
-fn pin(method: &'static str, path: impl Into<String>) -> Pinned {
-    Pinned {
-        method,
-        path: path.into(),
-        query: Vec::new(),
-        body: None,
-        signed: true,
-    }
-}
-
-impl Pinned {
-    fn query(mut self, key: &str, value: &str) -> Self {
-        self.query.push((key.to_owned(), value.to_owned()));
-        self
-    }
-
-    fn body(mut self, body: &str) -> Self {
-        self.body = Some(body.to_owned());
-        self
-    }
-
-    fn unsigned(mut self) -> Self {
-        self.signed = false;
-        self
-    }
-}
-
-fn header<'r>(r: &'r Request, name: &str) -> Option<&'r str> {
-    r.headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-impl Match for Pinned {
-    fn matches(&self, r: &Request) -> bool {
-        let query: Vec<(String, String)> = r.url.query_pairs().into_owned().collect();
-        let body_ok = match &self.body {
-            None => r.body.is_empty() && header(r, "content-type").is_none(),
-            Some(expected) => {
-                header(r, "content-type") == Some("application/json")
-                    && r.body == expected.as_bytes()
-            }
-        };
-        let auth_ok = if self.signed {
-            header(r, "authorization") == Some(expected_authorization(r).as_str())
-        } else {
-            header(r, "authorization").is_none()
-        };
-        r.method.as_str() == self.method
-            && r.url.path() == self.path
-            && query == self.query
-            && header(r, "accept") == Some("application/json")
-            && header(r, "user-agent").is_some_and(|ua| ua.starts_with("volume-rs/"))
-            && auth_ok
-            && body_ok
-    }
-}
-
-/// Any request at all.
-struct AnyRequest;
-
-impl Match for AnyRequest {
-    fn matches(&self, _: &Request) -> bool {
-        true
-    }
-}
-
-async fn catch_all(server: &MockServer) {
-    Mock::given(AnyRequest)
-        .respond_with(ResponseTemplate::new(418).set_body_string("unexpected request"))
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("catch-all: a request no pinned mock expects")
-        .mount(server)
-        .await;
+/// A request as it must be sent, exactly (its body byte for byte).
+fn pin(method: &str, path: impl Into<String>) -> Pinned {
+    rules().pin(method, path)
 }
 
 fn client(server: &MockServer) -> ExoscaleBuilder {
@@ -170,28 +99,13 @@ fn client(server: &MockServer) -> ExoscaleBuilder {
 /// without retries, polling operations every 3 s (the default cadence) on
 /// a paused clock.
 async fn harness() -> (MockServer, Exoscale) {
-    let server = MockServer::start().await;
-    catch_all(&server).await;
+    let server = strict_server().await;
     let exo = client(&server)
         .for_paused_clock()
         .with_retry(RetryConfig::none())
         .build()
         .unwrap();
     (server, exo)
-}
-
-fn json_response(status: u16, body: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .set_body_raw(serde_json::to_vec(body).unwrap(), "application/json")
-}
-
-/// Expects `pinned` exactly `times` times, answering `status` and `body`.
-async fn expect(server: &MockServer, pinned: Pinned, status: u16, body: Value, times: u64) {
-    Mock::given(pinned)
-        .respond_with(json_response(status, &body))
-        .expect(times)
-        .mount(server)
-        .await;
 }
 
 /// A volume as Exoscale sends it.
@@ -244,7 +158,7 @@ fn sid(id: &str) -> SnapshotId {
 
 /// The header of the one request received for `method path`.
 async fn authorization_of(server: &MockServer, method: &str, path: &str) -> String {
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(server).await;
     let r = requests
         .iter()
         .find(|r| r.method.as_str() == method && r.url.path() == path)
@@ -273,7 +187,7 @@ async fn the_block_storage_vectors_are_what_is_sent() {
     let resize = format!("/v2/block-storage/{VOL}:resize-volume");
     expect(
         &server,
-        pin("PUT", &resize).body(r#"{"size":20}"#),
+        pin("PUT", &resize).json_text(r#"{"size":20}"#),
         200,
         volume(VOL, "v", "detached", 20, None),
         1,
@@ -301,7 +215,7 @@ async fn the_block_storage_vectors_are_what_is_sent() {
         .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.next, None);
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     let listed = requests.iter().find(|r| r.url.query().is_some()).unwrap();
     assert_eq!(
         header(listed, "authorization").unwrap(),
@@ -356,7 +270,7 @@ async fn the_zone_list_is_sent_unsigned_and_picks_an_endpoint() {
     let other = format!("{}/other/v2", server.uri());
     expect(
         &server,
-        pin("GET", "/v2/zone").unsigned(),
+        pin("GET", "/v2/zone").anonymous(),
         200,
         json!({"zones": [
             {"name": "ch-gva-2", "api-endpoint": format!("{}/v2", server.uri()), "sos-endpoint": "https://sos-ch-gva-2.exo.io"},
@@ -390,7 +304,7 @@ async fn create_posts_the_body_polls_the_operation_then_gets_the_volume() {
     expect(
         &server,
         pin("POST", "/v2/block-storage")
-            .body(r#"{"name":"data","size":20,"labels":{"team":"storage"}}"#),
+            .json_text(r#"{"name":"data","size":20,"labels":{"team":"storage"}}"#),
         200,
         operation("pending", VOL, "block-storage"),
         1,
@@ -453,7 +367,7 @@ async fn create_from_a_snapshot_checks_its_size_first() {
     .await;
     expect(
         &server,
-        pin("POST", "/v2/block-storage").body(&format!(
+        pin("POST", "/v2/block-storage").json_text(&format!(
             r#"{{"name":"copy","size":30,"block-storage-snapshot":{{"id":"{SNAP}"}}}}"#
         )),
         200,
@@ -496,7 +410,7 @@ async fn create_attached_creates_then_attaches() {
     .await;
     expect(
         &server,
-        pin("POST", "/v2/block-storage").body(r#"{"name":"a","size":1}"#),
+        pin("POST", "/v2/block-storage").json_text(r#"{"name":"a","size":1}"#),
         200,
         operation("success", VOL, "block-storage"),
         1,
@@ -512,7 +426,7 @@ async fn create_attached_creates_then_attaches() {
     expect(
         &server,
         pin("PUT", format!("/v2/block-storage/{VOL}:attach"))
-            .body(&format!(r#"{{"instance":{{"id":"{INST}"}}}}"#)),
+            .json_text(&format!(r#"{{"instance":{{"id":"{INST}"}}}}"#)),
         200,
         operation("success", VOL, "block-storage"),
         1,
@@ -539,7 +453,7 @@ async fn update_puts_only_what_changes() {
     let (server, exo) = harness().await;
     expect(
         &server,
-        pin("PUT", format!("/v2/block-storage/{VOL}")).body(r#"{"name":"new"}"#),
+        pin("PUT", format!("/v2/block-storage/{VOL}")).json_text(r#"{"name":"new"}"#),
         200,
         operation("success", VOL, "block-storage"),
         1,
@@ -547,7 +461,7 @@ async fn update_puts_only_what_changes() {
     .await;
     expect(
         &server,
-        pin("PUT", format!("/v2/block-storage/{VOL}")).body(r#"{"labels":{"a":"1","b":""}}"#),
+        pin("PUT", format!("/v2/block-storage/{VOL}")).json_text(r#"{"labels":{"a":"1","b":""}}"#),
         200,
         operation("success", VOL, "block-storage"),
         1,
@@ -644,7 +558,7 @@ async fn attach_looks_up_the_volume_and_the_instance() {
     expect(
         &server,
         pin("PUT", format!("/v2/block-storage/{VOL}:attach"))
-            .body(&format!(r#"{{"instance":{{"id":"{INST}"}}}}"#)),
+            .json_text(&format!(r#"{{"instance":{{"id":"{INST}"}}}}"#)),
         200,
         operation("success", VOL, "block-storage"),
         1,
@@ -758,7 +672,7 @@ async fn resize_grows_only_detached_or_on_a_stopped_instance() {
     .await;
     expect(
         &server,
-        pin("PUT", format!("/v2/block-storage/{VOL}:resize-volume")).body(r#"{"size":20}"#),
+        pin("PUT", format!("/v2/block-storage/{VOL}:resize-volume")).json_text(r#"{"size":20}"#),
         200,
         volume(VOL, "v", "attached", 20, Some(INST)),
         1,
@@ -830,7 +744,7 @@ async fn snapshot_endpoints() {
     expect(
         &server,
         pin("POST", format!("/v2/block-storage/{VOL}:create-snapshot"))
-            .body(r#"{"name":"snap","labels":{"k":"v"}}"#),
+            .json_text(r#"{"name":"snap","labels":{"k":"v"}}"#),
         200,
         operation("success", SNAP, "block-storage-snapshot"),
         1,
@@ -857,7 +771,7 @@ async fn snapshot_endpoints() {
 
     expect(
         &server,
-        pin("PUT", format!("/v2/block-storage-snapshot/{SNAP}")).body(r#"{"name":"renamed"}"#),
+        pin("PUT", format!("/v2/block-storage-snapshot/{SNAP}")).json_text(r#"{"name":"renamed"}"#),
         200,
         operation("success", SNAP, "block-storage-snapshot"),
         1,
@@ -1081,8 +995,7 @@ async fn a_failed_operation_keeps_its_reason_and_message() {
 
 #[tokio::test(start_paused = true)]
 async fn an_operation_that_stays_pending_times_out() {
-    let server = MockServer::start().await;
-    catch_all(&server).await;
+    let server = strict_server().await;
     let exo = client(&server)
         .for_paused_clock()
         .with_retry(RetryConfig::none())
@@ -1125,10 +1038,8 @@ async fn an_operation_that_stays_pending_times_out() {
         }
         other => panic!("{other:?}"),
     }
-    let polls = server
-        .received_requests()
+    let polls = received(&server)
         .await
-        .unwrap()
         .iter()
         .filter(|r| r.url.path().starts_with("/v2/operation/"))
         .count();
@@ -1137,8 +1048,7 @@ async fn an_operation_that_stays_pending_times_out() {
 
 #[tokio::test(start_paused = true)]
 async fn polls_are_retried_and_polled_through() {
-    let server = MockServer::start().await;
-    catch_all(&server).await;
+    let server = strict_server().await;
     let exo = client(&server)
         .for_paused_clock()
         .with_retry(RetryConfig::default().with_max_retries(1).with_seed(7))
@@ -1173,8 +1083,7 @@ async fn polls_are_retried_and_polled_through() {
 
 #[tokio::test(start_paused = true)]
 async fn a_create_is_not_repeated_after_5xx_but_is_after_429() {
-    let server = MockServer::start().await;
-    catch_all(&server).await;
+    let server = strict_server().await;
     let exo = client(&server)
         .for_paused_clock()
         .with_retry(RetryConfig::default().with_max_retries(3).with_seed(7))
@@ -1183,7 +1092,7 @@ async fn a_create_is_not_repeated_after_5xx_but_is_after_429() {
     let body = r#"{"name":"data","size":20}"#;
     expect(
         &server,
-        pin("POST", "/v2/block-storage").body(body),
+        pin("POST", "/v2/block-storage").json_text(body),
         502,
         json!({"message": "bad gateway"}),
         1,
@@ -1196,7 +1105,7 @@ async fn a_create_is_not_repeated_after_5xx_but_is_after_429() {
     server.reset().await;
     catch_all(&server).await;
 
-    Mock::given(pin("POST", "/v2/block-storage").body(body))
+    Mock::given(pin("POST", "/v2/block-storage").json_text(body))
         .respond_with(
             json_response(429, &json!({"error": "slow down", "retry_after": 2}))
                 .insert_header("Retry-After", "2"),
@@ -1208,7 +1117,7 @@ async fn a_create_is_not_repeated_after_5xx_but_is_after_429() {
         .await;
     expect(
         &server,
-        pin("POST", "/v2/block-storage").body(body),
+        pin("POST", "/v2/block-storage").json_text(body),
         200,
         operation("success", VOL, "block-storage"),
         1,
@@ -1229,8 +1138,7 @@ async fn a_create_is_not_repeated_after_5xx_but_is_after_429() {
 
 #[tokio::test(start_paused = true)]
 async fn an_attach_answered_500_is_not_repeated() {
-    let server = MockServer::start().await;
-    catch_all(&server).await;
+    let server = strict_server().await;
     let exo = client(&server)
         .for_paused_clock()
         .with_retry(RetryConfig::default().with_max_retries(3).with_seed(7))
@@ -1255,7 +1163,7 @@ async fn an_attach_answered_500_is_not_repeated() {
     expect(
         &server,
         pin("PUT", format!("/v2/block-storage/{VOL}:attach"))
-            .body(&format!(r#"{{"instance":{{"id":"{INST}"}}}}"#)),
+            .json_text(&format!(r#"{{"instance":{{"id":"{INST}"}}}}"#)),
         500,
         json!({"message": "internal"}),
         1,
@@ -1337,7 +1245,7 @@ async fn no_secret_or_signature_in_debug_display_or_errors() {
     )
     .await;
     let e = exo.get_volume(&vid(VOL)).await.unwrap_err();
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     let signature = header(&requests[0], "authorization")
         .unwrap()
         .rsplit("signature=")
@@ -1378,7 +1286,7 @@ async fn the_user_agent_carries_the_suffix() {
         .build()
         .unwrap();
     exo.get_volume(&vid(VOL)).await.unwrap();
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     let ua = header(&requests[0], "user-agent").unwrap();
     assert!(
         ua.starts_with("volume-rs/") && ua.ends_with(" wire-test/1"),
@@ -1402,7 +1310,7 @@ async fn signatures_follow_the_clock_and_validity() {
         .build()
         .unwrap();
     exo.list_instances(None).await.unwrap();
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     let auth = header(&requests[0], "authorization").unwrap();
     assert!(auth.contains(",expires=1060,"), "{auth}");
     // The wall clock by default: expires ten minutes from now.
@@ -1413,7 +1321,7 @@ async fn signatures_follow_the_clock_and_validity() {
         .build()
         .unwrap();
     exo.list_instances(None).await.unwrap();
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     let auth = header(&requests[1], "authorization").unwrap();
     let expires: u64 = auth
         .split(",expires=")
@@ -1491,13 +1399,10 @@ async fn the_reference_samples_decode_through_the_client() {
 /// Every state word of the spec maps to a known core state.
 #[test]
 fn every_state_in_the_spec_is_known() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/api/exoscale/openapi-block-storage-subset.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("skipped: {} is not there", path.display());
+    let Some(samples) = samples("exoscale") else {
         return;
     };
-    let spec: Value = serde_json::from_str(&text).unwrap();
+    let spec = samples.json("openapi-block-storage-subset.json");
     let schemas = &spec["components"]["schemas"];
     let words = |schema: &str| -> Vec<String> {
         schemas[schema]["properties"]["state"]["enum"]

@@ -14,23 +14,22 @@ use volume_core::{
 use volume_linode::{Linode, LinodeBuilder};
 use volume_sim::engine::ClockMode;
 use volume_sim::fake::linode::{LinodeFake, DEFAULT_TOKEN};
-use wiremock::MockServer;
+use volume_sim::testing::Served;
 
-/// A client of a fresh fake.
-///
-/// The fake's server must outlive the client, which the battery owns; the
-/// server is leaked for the rest of the test process (one per case).
-async fn linode() -> Linode {
+/// A client of a fresh fake, served by a server that lives as long as the
+/// client.
+async fn linode() -> Served<Linode, LinodeFake> {
     let fake = LinodeFake::builder()
         .clock(ClockMode::Wall { speed: 200.0 })
         .build();
-    let server: &'static MockServer = Box::leak(Box::new(fake.start().await));
-    LinodeBuilder::new()
+    let server = fake.start().await;
+    let client = LinodeBuilder::new()
         .with_token(DEFAULT_TOKEN)
-        .with_base_url(LinodeFake::base_url(server))
+        .with_base_url(LinodeFake::base_url(&server))
         .with_retry(RetryConfig::default())
         .build()
-        .expect("a client of the fake")
+        .expect("a client of the fake");
+    Served::new(client, server).with_fake(fake)
 }
 
 volume_core::conformance_tests!(linode);

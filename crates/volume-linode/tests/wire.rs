@@ -26,98 +26,50 @@ use volume_linode::{
     AttachOptions, CreateOptions, Encryption, Linode, LinodeBuilder, LinodeVolume, VolumeType,
     CAPABILITIES,
 };
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use volume_sim::testing::{
+    expect, header, json_response, received, samples, strict_server, Pinned, WireRules,
+};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "03d084436a6c91fbafd5c4b20c82e5056a2e9ce1635920c30dc8d81dc7a6665c";
 
 // ----- harness ---------------------------------------------------------------
 
+/// What every request of the client carries: the shared transport's
+/// headers and the token; `X-Filter` only where a test pins it.
+fn rules() -> WireRules {
+    WireRules::new()
+        .with_bearer(TOKEN)
+        .with_pinned_only_header("x-filter")
+}
+
 /// A request as it must be sent, exactly.
-#[derive(Debug, Clone)]
-struct Pinned {
-    method: &'static str,
-    path: String,
-    query: Vec<(String, String)>,
-    filter: Option<String>,
-    body: Option<Value>,
+fn pin(method: &str, path: impl Into<String>) -> Pinned {
+    rules().pin(method, path)
 }
 
-fn pin(method: &'static str, path: impl Into<String>) -> Pinned {
-    Pinned {
-        method,
-        path: path.into(),
-        query: Vec::new(),
-        filter: None,
-        body: None,
-    }
+/// Linode's paging and filtering, on pinned requests.
+trait LinodePinned {
+    /// `?page=N`.
+    fn page(self, page: u32) -> Self;
+    /// The `X-Filter` header.
+    fn filter(self, filter: &str) -> Self;
 }
 
-impl Pinned {
-    fn query(mut self, key: &str, value: &str) -> Self {
-        self.query.push((key.to_owned(), value.to_owned()));
-        self
-    }
-
+impl LinodePinned for Pinned {
     fn page(self, page: u32) -> Self {
         self.query("page", &page.to_string())
     }
 
-    fn filter(mut self, filter: &str) -> Self {
-        self.filter = Some(filter.to_owned());
-        self
-    }
-
-    fn body(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-}
-
-fn header<'r>(r: &'r Request, name: &str) -> Option<&'r str> {
-    r.headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-impl Match for Pinned {
-    fn matches(&self, r: &Request) -> bool {
-        let query: Vec<(String, String)> = r.url.query_pairs().into_owned().collect();
-        let body_ok = match &self.body {
-            None => r.body.is_empty(),
-            Some(expected) => {
-                header(r, "content-type") == Some("application/json")
-                    && serde_json::from_slice::<Value>(&r.body).ok().as_ref() == Some(expected)
-            }
-        };
-        r.method.as_str() == self.method
-            && r.url.path() == self.path
-            && query == self.query
-            && header(r, "authorization") == Some(&format!("Bearer {TOKEN}"))
-            && header(r, "accept") == Some("application/json")
-            && header(r, "user-agent").is_some_and(|ua| ua.starts_with("volume-rs/"))
-            && header(r, "x-filter") == self.filter.as_deref()
-            && body_ok
-    }
-}
-
-/// Any request at all.
-struct AnyRequest;
-
-impl Match for AnyRequest {
-    fn matches(&self, _: &Request) -> bool {
-        true
+    fn filter(self, filter: &str) -> Self {
+        self.header("x-filter", filter)
     }
 }
 
 /// A server whose unexpected requests fail the test, and a client of it
 /// without retries.
 async fn harness() -> (MockServer, Linode) {
-    let server = MockServer::start().await;
-    Mock::given(AnyRequest)
-        .respond_with(ResponseTemplate::new(418).set_body_string("unexpected request"))
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("catch-all: a request no pinned mock expects")
-        .mount(&server)
-        .await;
+    let server = strict_server().await;
     let linode = client(&server)
         .with_retry(RetryConfig::none())
         .build()
@@ -129,20 +81,6 @@ fn client(server: &MockServer) -> LinodeBuilder {
     LinodeBuilder::new()
         .with_token(TOKEN)
         .with_base_url(format!("{}/v4", server.uri()))
-}
-
-fn json_response(status: u16, body: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .set_body_raw(serde_json::to_vec(body).unwrap(), "application/json")
-}
-
-/// Expects `pinned` exactly `times` times, answering `status` and `body`.
-async fn expect(server: &MockServer, pinned: Pinned, status: u16, body: Value, times: u64) {
-    Mock::given(pinned)
-        .respond_with(json_response(status, &body))
-        .expect(times)
-        .mount(server)
-        .await;
 }
 
 /// A volume as Linode sends it.
@@ -464,7 +402,7 @@ async fn create_sends_exactly_the_documented_body() {
     let (server, linode) = harness().await;
     expect(
         &server,
-        pin("POST", "/v4/volumes").body(json!({
+        pin("POST", "/v4/volumes").json(json!({
             "label": "data", "region": "us-east", "size": 20, "tags": ["scratch", "team=storage"]
         })),
         200,
@@ -478,7 +416,7 @@ async fn create_sends_exactly_the_documented_body() {
     .await;
     expect(
         &server,
-        pin("POST", "/v4/volumes").body(json!({
+        pin("POST", "/v4/volumes").json(json!({
             "label": "attached", "size": 10, "linode_id": 97254952, "config_id": 71037128,
             "encryption": "enabled"
         })),
@@ -667,7 +605,7 @@ async fn update_puts_label_and_tags() {
     let (server, linode) = harness().await;
     expect(
         &server,
-        pin("PUT", "/v4/volumes/7").body(json!({"label": "renamed", "tags": ["a", "k=v"]})),
+        pin("PUT", "/v4/volumes/7").json(json!({"label": "renamed", "tags": ["a", "k=v"]})),
         200,
         with(
             volume(7, "renamed", "active", None),
@@ -679,7 +617,7 @@ async fn update_puts_label_and_tags() {
     .await;
     expect(
         &server,
-        pin("PUT", "/v4/volumes/7").body(json!({"tags": []})),
+        pin("PUT", "/v4/volumes/7").json(json!({"tags": []})),
         200,
         volume(7, "renamed", "active", None),
         1,
@@ -809,7 +747,7 @@ async fn attach_looks_up_both_then_posts() {
     .await;
     expect(
         &server,
-        pin("POST", "/v4/volumes/1/attach").body(json!({"linode_id": 97254952})),
+        pin("POST", "/v4/volumes/1/attach").json(json!({"linode_id": 97254952})),
         200,
         volume(1, "a", "creating", Some(97_254_952)),
         1,
@@ -818,7 +756,7 @@ async fn attach_looks_up_both_then_posts() {
     expect(
         &server,
         pin("POST", "/v4/volumes/1/attach")
-            .body(json!({"linode_id": 97254952, "persist_across_boots": false})),
+            .json(json!({"linode_id": 97254952, "persist_across_boots": false})),
         200,
         volume(1, "a", "active", Some(97_254_952)),
         1,
@@ -991,7 +929,7 @@ async fn detach_posts_an_empty_object_and_returns_the_volume() {
         .await;
     expect(
         &server,
-        pin("POST", "/v4/volumes/1/detach").body(json!({})),
+        pin("POST", "/v4/volumes/1/detach").json(json!({})),
         200,
         json!({}),
         1,
@@ -1030,7 +968,7 @@ async fn clone_posts_the_label() {
     let (server, linode) = harness().await;
     expect(
         &server,
-        pin("POST", "/v4/volumes/1/clone").body(json!({"label": "copy"})),
+        pin("POST", "/v4/volumes/1/clone").json(json!({"label": "copy"})),
         200,
         volume(2, "copy", "creating", None),
         2,
@@ -1121,7 +1059,7 @@ async fn resize_grows_only_and_checks_first() {
     .await;
     expect(
         &server,
-        pin("POST", "/v4/volumes/1/resize").body(json!({"size": 30})),
+        pin("POST", "/v4/volumes/1/resize").json(json!({"size": 30})),
         200,
         with(volume(1, "a", "resizing", Some(5)), "size", json!(30)),
         1,
@@ -1494,7 +1432,7 @@ async fn a_create_answered_500_may_have_happened() {
     let (server, linode) = harness().await;
     expect(
         &server,
-        pin("POST", "/v4/volumes").body(json!({"label": "data", "region": "us-east", "size": 20})),
+        pin("POST", "/v4/volumes").json(json!({"label": "data", "region": "us-east", "size": 20})),
         500,
         json!({"errors": [{"reason": "Internal error"}]}),
         1,
@@ -1578,7 +1516,7 @@ async fn a_create_is_not_retried_after_5xx_but_is_after_429() {
     let server = MockServer::start().await;
     let linode = retrying(&server).await;
     let body = json!({"label": "data", "region": "us-east", "size": 20});
-    Mock::given(pin("POST", "/v4/volumes").body(body.clone()))
+    Mock::given(pin("POST", "/v4/volumes").json(body.clone()))
         .respond_with(json_response(
             502,
             &json!({"errors": [{"reason": "Bad gateway"}]}),
@@ -1595,7 +1533,7 @@ async fn a_create_is_not_retried_after_5xx_but_is_after_429() {
     // A 429 means nothing happened: even a create is sent again.
     first_then(
         &server,
-        pin("POST", "/v4/volumes").body(body),
+        pin("POST", "/v4/volumes").json(body),
         json_response(429, &json!({"errors": [{"reason": "Too many requests"}]}))
             .insert_header("Retry-After", "2"),
         json_response(200, &volume(1, "data", "creating", None)),
@@ -1655,7 +1593,7 @@ async fn the_user_agent_carries_the_suffix() {
         .build()
         .unwrap();
     assert_eq!(linode.get_volume(&vid("1")).await.unwrap().name, "a");
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     let ua = header(&requests[0], "user-agent").unwrap();
     assert!(
         ua.starts_with("volume-rs/") && ua.ends_with(" wire-test/1"),
@@ -1878,6 +1816,10 @@ async fn decode_through_client(
 
 #[tokio::test]
 async fn every_recorded_answer_decodes() {
+    let Some(samples) = samples("linode") else {
+        return;
+    };
+    let recorded = vcr::all(&samples);
     let server = MockServer::start().await;
     let linode = client(&server)
         .with_retry(RetryConfig::none())
@@ -1885,7 +1827,7 @@ async fn every_recorded_answer_decodes() {
         .unwrap();
     let mut seen: std::collections::BTreeMap<Kind, usize> = Default::default();
     let mut errors = 0;
-    for it in vcr::all() {
+    for it in &recorded {
         let from = format!("{} {} {} ({})", it.method, it.path, it.code, it.file);
         let Some(kind) = kind_of(&it.method, &it.path) else {
             continue;
@@ -1899,7 +1841,7 @@ async fn every_recorded_answer_decodes() {
     }
     // Every error answer recorded, whatever the endpoint, maps with its
     // reasons and fields intact.
-    for it in vcr::all().into_iter().filter(|it| it.code >= 400) {
+    for it in recorded.iter().filter(|it| it.code >= 400) {
         let from = format!("{} {} {} ({})", it.method, it.path, it.code, it.file);
         let body: Value = serde_json::from_str(&it.response_body).unwrap();
         server.reset().await;
@@ -1949,18 +1891,15 @@ async fn every_recorded_answer_decodes() {
 /// (linodego's unit tests, not authoritative: one lacks regions).
 #[tokio::test]
 async fn every_client_fixture_decodes() {
+    let Some(samples) = samples("linode") else {
+        return;
+    };
     let server = MockServer::start().await;
     let linode = client(&server)
         .with_retry(RetryConfig::none())
         .build()
         .unwrap();
-    let dir = vcr::samples_dir();
-    let read = |name: &str| -> Value {
-        let path = dir.join(name);
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        serde_json::from_str(&text).unwrap()
-    };
+    let read = |name: &str| samples.json(name);
     for (name, kind) in [
         (
             "linode_api4-python/linode_instances_123_volumes.json",

@@ -1,11 +1,40 @@
 //! LunaNode Dynamic API block-storage volumes for volume-rs.
 //!
-//! **Status: skeleton.** This crate reserves its place in the workspace; the
-//! client arrives with its own issue (a later issue). Until then it only re-exports
-//! [`volume_core`] so that dependants can name it.
+//! **Status: template, not yet a client.** This crate has the layout every
+//! provider crate of volume-rs follows, with a module per part and a doc comment
+//! in each saying what goes there, but no code: there is no `LunaNode` client yet, and
+//! nothing here talks to LunaNode. Until the client exists the crate only
+//! re-exports [`volume_core`], so that dependants can name it.
+//!
+//! The wire reference is `lunanode.md` in the shared provider references, and
+//! the samples are in its `lunanode/` folder. How to write the client, the fake
+//! and the tests is in `docs/adding-a-provider.md` at the root of the repository.
+//!
+//! # Layout
+//!
+//! - `builder.rs`: `LunaNodeBuilder`, credentials and `ClientOptions`;
+//! - `lunanode.rs`: the `LunaNode` client type and its own operations;
+//! - `client.rs`: one `async fn` per endpoint;
+//! - `wire.rs`: the provider's JSON as serde types;
+//! - `convert.rs`: wire types to volume-core's model;
+//! - `error.rs`: `map_error`, and the classifier for errors sent with a 2xx;
+//! - `rules.rs`: what the provider refuses, checked before sending;
+//! - `storage.rs`: `impl BlockStorage`, thin, and `CAPABILITIES`;
+//! - `auth.rs`: the provider's own authentication scheme;
+//! - `tests/conformance.rs`: the battery, wired for when `LunaNode` exists.
 //!
 //! # Feature flags
 //!
 //! None yet.
+
+mod auth;
+mod builder;
+mod client;
+mod convert;
+mod error;
+mod lunanode;
+mod rules;
+mod storage;
+mod wire;
 
 pub use volume_core;

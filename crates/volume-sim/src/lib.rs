@@ -44,8 +44,8 @@
 //!
 //! # Fakes
 //!
-//! [`fake`] serves each provider's wire protocol from the engine (Linode so
-//! far), mounted on a wiremock server for tests; [`serve`] and the
+//! [`fake`] serves each provider's wire protocol from the engine (Linode and
+//! Exoscale), mounted on a wiremock server for tests; [`serve`] and the
 //! `volume-sim` binary put every fake on one TCP port for other tools.
 //!
 //! # Feature flags
@@ -53,10 +53,15 @@
 //! - `server` (default): the `volume-sim` binary (adds clap and tokio's
 //!   signal handling). The library, fakes and [`serve`] included, does not
 //!   need it.
+//! - `testing`: `volume_sim::testing`, test support for provider crates
+//!   (pinned requests, the catch-all mock, sample loading, a conformance
+//!   backend that owns its fake server). For `[dev-dependencies]`.
 
 pub mod engine;
 pub mod fake;
 pub mod serve;
 mod sim;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use sim::{Sim, SimBuilder, DEFAULT_TENANT};

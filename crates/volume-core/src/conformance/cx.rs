@@ -70,8 +70,8 @@ pub(crate) struct Home {
     pub(crate) elsewhere: Vec<Instance>,
 }
 
-/// The longest name the battery gives a resource (Linode's label limit).
-const MAX_NAME_LEN: usize = 32;
+/// How many hex digits tell two shortened names apart (see [`fit_name`]).
+const NAME_HASH_LEN: usize = 4;
 
 /// The context of one case.
 pub(crate) struct Cx<'a> {
@@ -88,8 +88,8 @@ impl<'a> Cx<'a> {
     /// A context for `case` against `storage`, with a fresh random prefix.
     pub(crate) fn new(storage: &'a dyn BlockStorage, case: &'static str) -> Self {
         let mut rng = StdRng::from_os_rng();
-        // Short enough that prefix + the longest name a case uses (20
-        // characters) fits Linode's 32-character label limit.
+        // Short (11 characters), so that prefix + the longest word a case
+        // uses (20 characters) is rarely shortened by `max_name_len`.
         let prefix = format!("conf{:06x}-", rng.next_u32() & 0xff_ffff);
         Self {
             storage,
@@ -126,16 +126,10 @@ impl<'a> Cx<'a> {
         );
     }
 
-    /// A name for a resource of this case.
+    /// A name for a resource of this case, within the backend's
+    /// [`max_name_len`](Capabilities::max_name_len) when it has one.
     pub(crate) fn name(&self, what: &str) -> String {
-        let name = format!("{}{what}", self.prefix);
-        // The strictest provider (Linode) allows 32 characters: a longer
-        // name is a bug in the battery, not in the backend under test.
-        assert!(
-            name.len() <= MAX_NAME_LEN,
-            "conformance battery bug: the name {name:?} is longer than {MAX_NAME_LEN} characters"
-        );
-        name
+        fit_name(&self.prefix, what, self.caps.max_name_len)
     }
 
     /// The smallest size plus `plus` GiB, checked against the largest.
@@ -1027,6 +1021,43 @@ pub(crate) fn expect_invalid_state(err: &Error, what: impl Display) {
     );
 }
 
+/// `prefix` + `what`, shortened to `limit` characters when there is one.
+///
+/// A shortened name keeps the whole prefix (cleanup and listings find a
+/// case's resources by it), the start of `what`, and four hex digits of a
+/// hash of `what`, so two words with the same start still give two names.
+/// The same word always gives the same name.
+///
+/// # Panics
+///
+/// When `limit` leaves no room for one character of `what` after the prefix
+/// and the hash: the backend cannot run the battery as declared.
+pub(crate) fn fit_name(prefix: &str, what: &str, limit: Option<usize>) -> String {
+    let name = format!("{prefix}{what}");
+    let Some(limit) = limit else {
+        return name;
+    };
+    if name.chars().count() <= limit {
+        return name;
+    }
+    let needed = prefix.chars().count() + NAME_HASH_LEN + 1;
+    assert!(
+        limit >= needed,
+        "capabilities: max_name_len {limit} is too short for the conformance battery, \
+         whose names need at least {needed} characters ({name:?})"
+    );
+    let head: String = what.chars().take(limit - needed + 1).collect();
+    format!("{prefix}{head}{:04x}", fnv1a(what) & 0xffff)
+}
+
+/// FNV-1a over the bytes of `s`: a stable hash (unlike std's, which may
+/// change between releases) for shortened names.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Checks that `err` is [`Error::InvalidInput`] on `field`.
 #[track_caller]
 pub(crate) fn expect_invalid_input(err: &Error, field: &str, what: impl Display) {
@@ -1052,4 +1083,34 @@ pub(crate) fn expect_refused(err: &Error, what: impl Display) {
         matches!(err, Error::InvalidState { .. } | Error::InvalidInput { .. }),
         "{what}: expected InvalidState or InvalidInput; got {err} ({err:?})"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_name;
+
+    #[test]
+    fn names_fit_the_limit_only_when_there_is_one() {
+        let long = "a-rather-long-word-for-a-name";
+        assert_eq!(
+            fit_name("conf123456-", long, None),
+            format!("conf123456-{long}")
+        );
+        assert_eq!(fit_name("conf123456-", "snap", Some(32)), "conf123456-snap");
+        let short = fit_name("conf123456-", long, Some(20));
+        assert_eq!(short.chars().count(), 20, "{short}");
+        assert!(short.starts_with("conf123456-a-rat"), "{short}");
+        // Stable, and distinct for words with the same start.
+        assert_eq!(short, fit_name("conf123456-", long, Some(20)));
+        assert_ne!(
+            short,
+            fit_name("conf123456-", "a-rather-long-word-for-another", Some(20))
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "max_name_len 15 is too short")]
+    fn a_limit_below_the_prefix_is_refused_clearly() {
+        fit_name("conf123456-", "snapshot", Some(15));
+    }
 }

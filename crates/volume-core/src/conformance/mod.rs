@@ -10,9 +10,10 @@
 //!   (the case checks that, then skips the rest); sizes come from
 //!   `min_size`, never a fixed number;
 //! - only touch what they create: every name starts with a random prefix
-//!   (`conf<6 hex>-`), listings are checked for those resources only, and
-//!   whatever a case created is deleted when it ends, whether it passed or
-//!   not (attached volumes are detached first);
+//!   (`conf<6 hex>-`; names longer than `max_name_len`, when set, are
+//!   shortened after the prefix), listings are checked for those resources
+//!   only, and whatever a case created is deleted when it ends, whether it
+//!   passed or not (attached volumes are detached first);
 //! - wait with [`BlockStorageExt`](crate::BlockStorageExt)'s waiters (polls
 //!   every 10 ms to 1 s, for up to 60 s per transition), so backends whose
 //!   transitions take time pass as well as instant ones;

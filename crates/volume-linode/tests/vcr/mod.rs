@@ -8,7 +8,9 @@
 //! space, an empty line a newline, `''` is `'`). Anything else makes it
 //! panic, so a recording of another shape cannot be skipped unnoticed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use volume_sim::testing::Samples;
 
 /// One request and its answer.
 #[derive(Debug, Clone)]
@@ -23,22 +25,13 @@ pub(crate) struct Interaction {
     pub(crate) response_body: String,
 }
 
-/// Where the shared API samples are: `shared/` sits beside the repository.
-pub(crate) fn samples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/api/linode")
-}
-
 /// Every interaction of every recording, in file and recording order.
-pub(crate) fn all() -> Vec<Interaction> {
-    let dir = samples_dir().join("linodego-vcr");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("the recordings in {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no recordings in {}", dir.display());
-    files.iter().flat_map(|f| read(f)).collect()
+pub(crate) fn all(samples: &Samples) -> Vec<Interaction> {
+    samples
+        .files("linodego-vcr", "yaml")
+        .iter()
+        .flat_map(|f| read(f))
+        .collect()
 }
 
 #[derive(Clone, Copy, PartialEq)]
