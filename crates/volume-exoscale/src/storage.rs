@@ -41,7 +41,8 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(PROVIDER)
     .with_volume_from_snapshot(true, true)
     .with_backups(false, false)
     .with_sizes(MIN_SIZE, MAX_SIZE)
-    .with_max_page_size(u32::MAX);
+    .with_max_page_size(u32::MAX)
+    .with_max_name_len(Some(crate::rules::MAX_NAME_LEN));
 
 /// Exoscale lists without pages: a token can only come from elsewhere.
 fn no_token(token: Option<&PageToken>) -> Result<()> {

@@ -38,7 +38,8 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(PROVIDER)
     .with_volume_from_snapshot(false, false)
     .with_backups(false, false)
     .with_sizes(MIN_SIZE, MAX_SIZE)
-    .with_max_page_size(MAX_PAGE_SIZE);
+    .with_max_page_size(MAX_PAGE_SIZE)
+    .with_max_name_len(Some(crate::rules::MAX_LABEL_LEN));
 
 #[async_trait]
 impl BlockStorage for Linode {
