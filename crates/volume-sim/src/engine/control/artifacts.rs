@@ -24,8 +24,7 @@ use volume_core::{
 use super::super::fault::Fault;
 use super::super::policy::{Delays, Policy};
 use super::super::store::Image;
-use super::volumes::VolumeEnd;
-use super::{lock_image, paged, Control, Pending, QuotaUsage, Result};
+use super::{lock_image, Control, Pending, QuotaUsage, Result};
 
 /// What a resource of either kind offers the store. Snapshots and backups
 /// share these fields in volume-core, so one macro implements it for both.
@@ -157,7 +156,167 @@ pub(super) trait ArtifactKind {
     fn store(control: &Control) -> &Artifacts<Self::Resource>;
     /// The same, to change.
     fn store_mut(control: &mut Control) -> &mut Artifacts<Self::Resource>;
+
+    /// What a caller sends to take one.
+    type Request;
+    /// The parts of a request every kind has.
+    fn parts(req: &Self::Request) -> NewArtifact<'_>;
+    /// The operation a request needs that the policy lacks, if any (checked
+    /// right after the kind itself).
+    fn unsupported_request(_policy: &Policy, _req: &Self::Request) -> Option<&'static str> {
+        None
+    }
+    /// The kind's own checks of a request against what the tenant holds,
+    /// once the volume's lifecycle allows taking one.
+    fn check_request(_control: &Control, _tenant: &str, _req: &Self::Request) -> Result<()> {
+        Ok(())
+    }
+    /// Records what only this kind keeps from the request.
+    fn shape(_resource: &mut Self::Resource, _req: &Self::Request) {}
 }
+
+/// Declares an artifact kind from its data, and the public operations every
+/// kind has (create, get, list, delete, and the data-plane copy), which only
+/// call the generic ones. Invoked once per kind:
+///
+/// ```text
+/// artifact_kind! {
+///     Kind stores Resource (Id, State) taken by CreateRequest
+///     listed by ListQuery, prefix "p", counted in plural,
+///     table check_fn(source op, delete op), delay singular,
+///     ops create_fn get_fn list_fn delete_fn data_fn;
+///     // the kind's own request rules (ArtifactKind's provided methods), if any
+/// }
+/// ```
+///
+/// `Resource` also names the not-found kind, the volume operation that takes
+/// one and the pending variant; `plural` the policy switch, the quota counter
+/// and the `Control` field; `singular` the delay.
+macro_rules! artifact_kind {
+    ($kind:ident stores $resource:ident ($id:ident, $state:ident) taken by $request:ident
+     listed by $query:ident, prefix $prefix:literal, counted in $many:ident,
+     table $table:ident($source_op:expr, $delete_op:expr), delay $one:ident,
+     ops $create:ident $get:ident $list:ident $delete:ident $data:ident;
+     $($rules:tt)*) => {
+        /// The artifact kind; a type only (no values).
+        #[derive(Debug)]
+        pub(super) enum $kind {}
+
+        impl super::artifacts::ArtifactKind for $kind {
+            type Resource = $resource;
+            const RESOURCE: volume_core::ResourceKind = volume_core::ResourceKind::$resource;
+            const PREFIX: &'static str = $prefix;
+            const OPS: super::artifacts::ArtifactOps = super::artifacts::ArtifactOps {
+                create: stringify!($create),
+                get: stringify!($get),
+                list: stringify!($list),
+                delete: stringify!($delete),
+            };
+            const TAKE: volume_core::state::VolumeOp = volume_core::state::VolumeOp::$resource;
+            const ONE: super::QuotaUsage = super::QuotaUsage {
+                $many: 1,
+                ..super::QuotaUsage::NONE
+            };
+            const TAKING: $state = $state::Creating;
+            const DONE: $state = $state::Available;
+            const FAILED: $state = $state::Error;
+
+            fn enabled(policy: &super::super::policy::Policy) -> bool {
+                policy.$many
+            }
+
+            fn delay(delays: &super::super::policy::Delays) -> std::time::Duration {
+                delays.$one
+            }
+
+            fn check(
+                id: &str,
+                state: &$state,
+                what: super::artifacts::ArtifactUse,
+            ) -> super::Result<volume_core::state::Transition<$state>> {
+                let op = match what {
+                    super::artifacts::ArtifactUse::Source => $source_op,
+                    super::artifacts::ArtifactUse::Delete => $delete_op,
+                };
+                volume_core::state::$table(id, state, op)
+            }
+
+            fn pending(seq: u64, end: super::artifacts::ArtifactEnd<$state>) -> super::Pending {
+                super::Pending::$resource(seq, end)
+            }
+
+            fn store(control: &super::Control) -> &super::artifacts::Artifacts<$resource> {
+                &control.$many
+            }
+
+            fn store_mut(
+                control: &mut super::Control,
+            ) -> &mut super::artifacts::Artifacts<$resource> {
+                &mut control.$many
+            }
+
+            type Request = volume_core::$request;
+
+            fn parts(req: &volume_core::$request) -> super::artifacts::NewArtifact<'_> {
+                super::artifacts::NewArtifact {
+                    name: &req.name,
+                    volume_id: &req.volume_id,
+                    labels: &req.labels,
+                }
+            }
+
+            $($rules)*
+        }
+
+        impl super::Control {
+            #[doc = concat!("Takes a ", stringify!($one), " of a volume.")]
+            pub fn $create(
+                &mut self,
+                tenant: &str,
+                req: &volume_core::$request,
+                fault: Option<&super::super::fault::Fault>,
+            ) -> super::Result<$resource> {
+                self.create_artifact::<$kind>(tenant, req, fault)
+            }
+
+            #[doc = concat!("One ", stringify!($one), " of `tenant`'s.")]
+            pub fn $get(&self, tenant: &str, id: &$id) -> super::Result<$resource> {
+                self.get_artifact::<$kind>(tenant, id)
+            }
+
+            #[doc = concat!("One page of `tenant`'s ", stringify!($many), ", of one volume or all.")]
+            pub fn $list(
+                &self,
+                tenant: &str,
+                query: &volume_core::$query,
+                page: Option<&volume_core::PageToken>,
+            ) -> super::Result<volume_core::Page<$resource>> {
+                let volume = query.volume_id.as_ref();
+                self.list_artifacts::<$kind>(tenant, volume, query.page_size, page)
+            }
+
+            #[doc = concat!("Deletes a ", stringify!($one), ": `deleting`, then gone.")]
+            pub fn $delete(
+                &mut self,
+                tenant: &str,
+                id: &$id,
+                fault: Option<&super::super::fault::Fault>,
+            ) -> super::Result<()> {
+                self.delete_artifact::<$kind>(tenant, id, fault)
+            }
+
+            #[doc = concat!("A copy of a ", stringify!($one), "'s data (O(1): chunks are shared).")]
+            pub(crate) fn $data(
+                &self,
+                tenant: &str,
+                id: &$id,
+            ) -> super::Result<super::super::store::Image> {
+                self.artifact_rec::<$kind>(tenant, id).map(|r| r.data.clone())
+            }
+        }
+    };
+}
+pub(super) use artifact_kind;
 
 /// The state type of kind `K`.
 pub(super) type State<K> = <<K as ArtifactKind>::Resource as ArtifactResource>::State;
@@ -316,20 +475,23 @@ impl Control {
     /// policy, the name, the volume's lifecycle, `extra`, labels, quota),
     /// then the record, which ends `DONE` after the kind's delay. The
     /// volume shows the transition's `during` state meanwhile, when the
-    /// table gives it one. Returns the new artifact's sequence number.
+    /// table gives it one.
     pub(super) fn create_artifact<K: ArtifactKind>(
         &mut self,
         tenant: &str,
-        req: NewArtifact<'_>,
-        extra: impl FnOnce(&Self) -> Result<()>,
+        request: &K::Request,
         fault: Option<&Fault>,
-    ) -> Result<u64> {
+    ) -> Result<K::Resource> {
         self.require::<K>(K::OPS.create)?;
+        if let Some(operation) = K::unsupported_request(&self.policy, request) {
+            return Err(self.unsupported(operation));
+        }
+        let req = K::parts(request);
         self.check_name(req.name)?;
         let vrec = self.volume_rec(tenant, req.volume_id)?;
         let t = self.check_volume(req.volume_id, &vrec.volume.state, K::TAKE)?;
         let volume_busy = t.during != vrec.volume.state;
-        extra(self)?;
+        K::check_request(self, tenant, request)?;
         self.check_labels(req.labels)?;
         self.check_quota(tenant, K::ONE)?;
         let data = lock_image(&vrec.data).clone();
@@ -339,6 +501,7 @@ impl Control {
         let id = K::Resource::make_id(id).unwrap_or_else(|_| unreachable!("minted ids are valid"));
         let mut resource = K::Resource::new(id, req.name, req.volume_id, size, region, K::TAKING);
         resource.stamp(req.labels, self.clock.system_time(self.clock.now()));
+        K::shape(&mut resource, request);
         K::store_mut(self).recs.insert(
             seq,
             ArtifactRec {
@@ -350,8 +513,7 @@ impl Control {
         );
         let delay = K::delay(&self.policy.delays);
         if volume_busy {
-            let back = VolumeEnd::State(t.after.clone());
-            self.run_volume(vseq, &t, delay, (back.clone(), back), None);
+            self.run_volume(vseq, K::TAKE, &t, None);
         }
         self.finish(
             delay,
@@ -359,7 +521,7 @@ impl Control {
             K::pending(seq, ArtifactEnd::State(K::FAILED)),
             fault,
         );
-        Ok(seq)
+        self.artifact_now::<K>(seq)
     }
 
     /// Shows artifact `seq` in `during` now, and schedules its end: `done`
@@ -403,17 +565,12 @@ impl Control {
         page: Option<&PageToken>,
     ) -> Result<Page<K::Resource>> {
         self.require::<K>(K::OPS.list)?;
-        paged(
-            K::store(self)
-                .recs
-                .range(self.after(page)?..)
-                .map(|(s, r)| (*s, r))
-                .filter(|(_, r)| {
-                    r.tenant == tenant && volume.is_none_or(|v| r.resource.volume_id() == Some(v))
-                }),
-            self.page_size(page_size),
-            |r| r.resource.clone(),
-        )
+        let keep = |r: &ArtifactRec<K::Resource>| {
+            r.tenant == tenant && volume.is_none_or(|v| r.resource.volume_id() == Some(v))
+        };
+        self.page_of(&K::store(self).recs, page, page_size, keep, |r| {
+            r.resource.clone()
+        })
     }
 
     /// Deletes an artifact of kind `K`: `deleting`, then gone after the

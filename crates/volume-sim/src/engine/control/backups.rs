@@ -3,141 +3,44 @@
 //! what is theirs alone: incremental backups (which need a full one to
 //! build on) and restoring into a new volume or over an existing one.
 
-use std::time::Duration;
-
-use volume_core::state::{check_backup, BackupOp, Transition, VolumeOp};
+use volume_core::state::{BackupOp, VolumeOp};
 use volume_core::{
-    Backup, BackupId, BackupState, CreateBackup, CreateVolume, Error, ListBackups, Page, PageToken,
-    ResourceKind, RestoreBackup, Volume, VolumeState,
+    Backup, BackupId, BackupState, CreateBackup, CreateVolume, Error, RestoreBackup, Volume,
 };
 
 use super::super::fault::Fault;
-use super::super::policy::{Delays, Policy};
-use super::super::store::Image;
-use super::artifacts::{
-    ArtifactEnd, ArtifactKind, ArtifactOps, ArtifactUse, Artifacts, NewArtifact,
-};
-use super::volumes::VolumeEnd;
-use super::{bytes_of, lock_image, Control, Pending, QuotaUsage, Result};
+use super::super::policy::Policy;
+use super::artifacts::{artifact_kind, ArtifactEnd, ArtifactKind, ArtifactUse};
+use super::{bytes_of, lock_image, Control, Result};
 
-/// The backup kind.
-#[derive(Debug)]
-pub(super) enum Backups {}
+artifact_kind! {
+    Backups stores Backup (BackupId, BackupState) taken by CreateBackup
+    listed by ListBackups, prefix "bak", counted in backups,
+    table check_backup(BackupOp::Restore, BackupOp::Delete), delay backup,
+    ops create_backup get_backup list_backups delete_backup backup_data;
 
-impl ArtifactKind for Backups {
-    type Resource = Backup;
-    const RESOURCE: ResourceKind = ResourceKind::Backup;
-    const PREFIX: &'static str = "bak";
-    const OPS: ArtifactOps = ArtifactOps {
-        create: "create_backup",
-        get: "get_backup",
-        list: "list_backups",
-        delete: "delete_backup",
-    };
-    const TAKE: VolumeOp = VolumeOp::Backup;
-    const ONE: QuotaUsage = QuotaUsage {
-        backups: 1,
-        ..QuotaUsage::NONE
-    };
-    const TAKING: BackupState = BackupState::Creating;
-    const DONE: BackupState = BackupState::Available;
-    const FAILED: BackupState = BackupState::Error;
-
-    fn enabled(policy: &Policy) -> bool {
-        policy.backups
+    fn unsupported_request(policy: &Policy, req: &CreateBackup) -> Option<&'static str> {
+        (req.incremental && !policy.incremental_backups).then_some("create_backup (incremental)")
     }
 
-    fn delay(delays: &Delays) -> Duration {
-        delays.backup
+    // An incremental backup builds on a full one of the volume that is ready.
+    fn check_request(control: &Control, tenant: &str, req: &CreateBackup) -> Result<()> {
+        let mut of_volume = control.backups.of_volume(tenant, &req.volume_id);
+        if req.incremental && !of_volume.any(|b| b.state == BackupState::Available) {
+            return Err(Error::invalid_input(
+                "incremental",
+                "the volume has no available backup to build on",
+            ));
+        }
+        Ok(())
     }
 
-    fn check(id: &str, state: &BackupState, what: ArtifactUse) -> Result<Transition<BackupState>> {
-        let op = match what {
-            ArtifactUse::Source => BackupOp::Restore,
-            ArtifactUse::Delete => BackupOp::Delete,
-        };
-        check_backup(id, state, op)
-    }
-
-    fn pending(seq: u64, end: ArtifactEnd<BackupState>) -> Pending {
-        Pending::Backup(seq, end)
-    }
-
-    fn store(control: &Control) -> &Artifacts<Backup> {
-        &control.backups
-    }
-
-    fn store_mut(control: &mut Control) -> &mut Artifacts<Backup> {
-        &mut control.backups
+    fn shape(backup: &mut Backup, req: &CreateBackup) {
+        backup.incremental = req.incremental;
     }
 }
 
 impl Control {
-    /// Backs up a volume.
-    pub fn create_backup(
-        &mut self,
-        tenant: &str,
-        req: &CreateBackup,
-        fault: Option<&Fault>,
-    ) -> Result<Backup> {
-        if self.policy.backups && req.incremental && !self.policy.incremental_backups {
-            return Err(self.unsupported("create_backup (incremental)"));
-        }
-        let new = NewArtifact {
-            name: &req.name,
-            volume_id: &req.volume_id,
-            labels: &req.labels,
-        };
-        // An incremental backup builds on a full one that is ready.
-        let has_base = |c: &Self| {
-            let mut of_volume = c.backups.of_volume(tenant, &req.volume_id);
-            if req.incremental && !of_volume.any(|b| b.state == BackupState::Available) {
-                return Err(Error::invalid_input(
-                    "incremental",
-                    "the volume has no available backup to build on",
-                ));
-            }
-            Ok(())
-        };
-        let seq = self.create_artifact::<Backups>(tenant, new, has_base, fault)?;
-        if let Some(b) = self.backups.get_mut(seq) {
-            b.incremental = req.incremental;
-        }
-        self.artifact_now::<Backups>(seq)
-    }
-
-    /// One backup.
-    pub fn get_backup(&self, tenant: &str, id: &BackupId) -> Result<Backup> {
-        self.get_artifact::<Backups>(tenant, id)
-    }
-
-    /// One page of backups.
-    pub fn list_backups(
-        &self,
-        tenant: &str,
-        query: &ListBackups,
-        page: Option<&PageToken>,
-    ) -> Result<Page<Backup>> {
-        let volume = query.volume_id.as_ref();
-        self.list_artifacts::<Backups>(tenant, volume, query.page_size, page)
-    }
-
-    /// Deletes a backup.
-    pub fn delete_backup(
-        &mut self,
-        tenant: &str,
-        id: &BackupId,
-        fault: Option<&Fault>,
-    ) -> Result<()> {
-        self.delete_artifact::<Backups>(tenant, id, fault)
-    }
-
-    /// A copy of a backup's data (O(1)).
-    pub(crate) fn backup_data(&self, tenant: &str, id: &BackupId) -> Result<Image> {
-        self.artifact_rec::<Backups>(tenant, id)
-            .map(|r| r.data.clone())
-    }
-
     /// Restores a backup into a new volume or over an existing one.
     pub fn restore_backup(
         &mut self,
@@ -185,11 +88,7 @@ impl Control {
         let delay = self.policy.delays.restore;
         let back = ArtifactEnd::State(bt.after.clone());
         self.run_artifact::<Backups>(bseq, bt.during, delay, (back.clone(), back), None);
-        let ends = (
-            VolumeEnd::State(vt.after.clone()),
-            VolumeEnd::State(VolumeState::ErrorRestoring),
-        );
-        self.run_volume(vseq, &vt, delay, ends, fault);
+        self.run_volume(vseq, VolumeOp::RestoreInto, &vt, fault);
         self.volume_now(vseq)
     }
 }

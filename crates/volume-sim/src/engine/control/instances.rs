@@ -7,7 +7,7 @@ use volume_core::{
     Error, Instance, InstanceId, InstanceState, Page, PageToken, RegionId, ResourceKind, Volume,
 };
 
-use super::{paged, Control, Result};
+use super::{all_of, Control, Result};
 
 #[derive(Debug, Clone)]
 pub(super) struct InstanceRec {
@@ -79,23 +79,19 @@ impl Control {
         page: Option<&PageToken>,
         page_size: Option<u32>,
     ) -> Result<Page<Instance>> {
-        paged(
-            self.instances
-                .range(self.after(page)?..)
-                .map(|(s, r)| (*s, r))
-                .filter(|(_, r)| r.tenant == tenant),
-            self.page_size(page_size),
-            |r| r.instance.clone(),
-        )
+        let keep = |r: &InstanceRec| r.tenant == tenant;
+        self.page_of(&self.instances, page, page_size, keep, |r| {
+            r.instance.clone()
+        })
     }
 
     /// Every one of `tenant`'s instances, oldest first.
     pub fn all_instances(&self, tenant: &str) -> Vec<Instance> {
-        self.instances
-            .values()
-            .filter(|r| r.tenant == tenant)
-            .map(|r| r.instance.clone())
-            .collect()
+        all_of(
+            &self.instances,
+            |r| r.tenant == tenant,
+            |r| r.instance.clone(),
+        )
     }
 
     /// The volumes attached to an instance.

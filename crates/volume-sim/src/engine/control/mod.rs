@@ -256,12 +256,11 @@ impl Control {
 
     /// Every image `tenant` holds, labelled, for accounting.
     pub(crate) fn images(&self, tenant: &str) -> TenantImages {
-        let v = self
-            .volumes
-            .values()
-            .filter(|r| r.tenant == tenant)
-            .map(|r| (r.volume.id.clone(), lock_image(&r.data).clone()))
-            .collect();
+        let v = all_of(
+            &self.volumes,
+            |r| r.tenant == tenant,
+            |r| (r.volume.id.clone(), lock_image(&r.data).clone()),
+        );
         (
             v,
             self.snapshots.images(tenant),
@@ -303,23 +302,37 @@ impl Control {
 
     // ----- paging ----------------------------------------------------------
 
-    fn page_size(&self, asked: Option<u32>) -> usize {
-        asked
+    /// One page of the records in `records` that `keep` keeps, from where
+    /// `page` says, of the size asked for (within the policy's limits), each
+    /// shown through `view`. Tokens are sequence numbers, so pages stay right
+    /// while records are added and deleted between calls.
+    fn page_of<R, T>(
+        &self,
+        records: &BTreeMap<u64, R>,
+        page: Option<&PageToken>,
+        page_size: Option<u32>,
+        keep: impl Fn(&R) -> bool,
+        view: impl Fn(&R) -> T,
+    ) -> Result<Page<T>> {
+        let size = page_size
             .unwrap_or(self.policy.default_page_size)
-            .clamp(1, self.policy.max_page_size.max(1)) as usize
-    }
-
-    /// The first sequence number a page token asks for.
-    fn after(&self, page: Option<&PageToken>) -> Result<u64> {
-        match page {
-            None => Ok(0),
+            .clamp(1, self.policy.max_page_size.max(1)) as usize;
+        let first = match page {
+            None => 0,
             Some(t) => t.as_str().parse::<u64>().map_err(|_| {
                 Error::invalid_input(
                     "page",
                     format!("{:?} is not a page token of this simulator", t.as_str()),
                 )
-            }),
+            })?,
+        };
+        let mut items = records.range(first..).filter(|(_, r)| keep(r));
+        let mut out = Vec::with_capacity(size.min(1024));
+        for (_, rec) in items.by_ref().take(size) {
+            out.push(view(rec));
         }
+        let next = items.next().map(|(seq, _)| PageToken::new(seq.to_string()));
+        Ok(Page::new(out, next))
     }
 
     // ----- transitions -----------------------------------------------------
@@ -369,18 +382,11 @@ impl Control {
     }
 }
 
-/// One page from records in sequence order: `size` items, and a token for
-/// the item after the last when there is one. Tokens are sequence numbers,
-/// so pages stay right while items are added and deleted between calls.
-fn paged<'a, R: 'a, T>(
-    mut items: impl Iterator<Item = (u64, &'a R)>,
-    size: usize,
+/// What `view` shows of each record `keep` keeps, in sequence order.
+fn all_of<R, T>(
+    records: &BTreeMap<u64, R>,
+    keep: impl Fn(&R) -> bool,
     view: impl Fn(&R) -> T,
-) -> Result<Page<T>> {
-    let mut out = Vec::with_capacity(size.min(1024));
-    for (_, rec) in items.by_ref().take(size) {
-        out.push(view(rec));
-    }
-    let next = items.next().map(|(seq, _)| PageToken::new(seq.to_string()));
-    Ok(Page::new(out, next))
+) -> Vec<T> {
+    records.values().filter(|r| keep(r)).map(view).collect()
 }

@@ -8,6 +8,20 @@ use volume_core::{Error, InstanceState};
 
 use super::{Control, Result};
 
+/// Writes one `const fn with_x(self, n) -> Self` per limit, each setting
+/// that limit to `Some(n)`.
+macro_rules! limit_setters {
+    ($($(#[$doc:meta])* $setter:ident => $limit:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub const fn $setter(mut self, n: u64) -> Self {
+                self.$limit = Some(n);
+                self
+            }
+        )*
+    };
+}
+
 /// Per-tenant limits. `None` is unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -33,28 +47,15 @@ impl Quota {
         }
     }
 
-    /// At most `n` volumes.
-    pub const fn with_volumes(mut self, n: u64) -> Self {
-        self.volumes = Some(n);
-        self
-    }
-
-    /// At most `n` GiB of volumes.
-    pub const fn with_gigabytes(mut self, n: u64) -> Self {
-        self.gigabytes = Some(n);
-        self
-    }
-
-    /// At most `n` snapshots.
-    pub const fn with_snapshots(mut self, n: u64) -> Self {
-        self.snapshots = Some(n);
-        self
-    }
-
-    /// At most `n` backups.
-    pub const fn with_backups(mut self, n: u64) -> Self {
-        self.backups = Some(n);
-        self
+    limit_setters! {
+        /// At most `n` volumes.
+        with_volumes => volumes;
+        /// At most `n` GiB of volumes.
+        with_gigabytes => gigabytes;
+        /// At most `n` snapshots.
+        with_snapshots => snapshots;
+        /// At most `n` backups.
+        with_backups => backups;
     }
 }
 

@@ -7,6 +7,7 @@
 //! state, and changes nothing until every check has passed.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use volume_core::state::{Transition, VolumeOp};
 use volume_core::{
@@ -20,7 +21,7 @@ use super::super::policy::AttachedResize;
 use super::super::store::Image;
 use super::backups::Backups;
 use super::snapshots::Snapshots;
-use super::{bytes_of, lock_image, paged, Control, Pending, QuotaUsage, Result, SharedImage};
+use super::{all_of, bytes_of, lock_image, Control, Pending, QuotaUsage, Result, SharedImage};
 
 #[derive(Debug, Clone)]
 pub(super) struct VolumeRec {
@@ -91,25 +92,55 @@ impl Control {
         }
     }
 
-    /// Shows the volume in `t.during` now, and schedules its end: `done` after
-    /// `delay`, or `failure` when the fault says so.
+    /// Shows volume `seq` in `t.during` now, and schedules the end of `op`
+    /// (see [`Self::volume_op_course`]).
     pub(super) fn run_volume(
         &mut self,
         seq: u64,
+        op: VolumeOp,
         t: &Transition<VolumeState>,
-        delay: std::time::Duration,
-        (done, failure): (VolumeEnd, VolumeEnd),
         fault: Option<&Fault>,
     ) {
         if let Some(rec) = self.volumes.get_mut(&seq) {
             set_volume_state(&mut rec.volume, t.during.clone());
         }
+        let (delay, done, failure) = self.volume_op_course(op, t);
         self.finish(
             delay,
             Pending::Volume(seq, done),
             Pending::Volume(seq, failure),
             fault,
         );
+    }
+
+    /// How long `op` takes, how it ends, and where it lands when a fault
+    /// makes it fail: one table for every volume operation that takes time.
+    fn volume_op_course(
+        &self,
+        op: VolumeOp,
+        t: &Transition<VolumeState>,
+    ) -> (Duration, VolumeEnd, VolumeEnd) {
+        use VolumeOp as O;
+        use VolumeState as S;
+        let d = &self.policy.delays;
+        let (delay, failure) = match op {
+            O::Attach => (d.attach, S::Error),
+            O::Detach => (d.detach, S::Error),
+            O::Resize => (d.resize, S::ErrorResizing),
+            O::Delete => (d.delete, S::ErrorDeleting),
+            O::RestoreInto => (d.restore, S::ErrorRestoring),
+            // The volume only shows the work on an artifact of it: it comes
+            // back as it was whatever becomes of the artifact.
+            O::Backup => (d.backup, t.after.clone()),
+            O::Snapshot => (d.snapshot, t.after.clone()),
+            _ => (Duration::ZERO, t.after.clone()),
+        };
+        let done = match op {
+            O::Detach => VolumeEnd::Detached,
+            O::Delete => VolumeEnd::Remove,
+            _ => VolumeEnd::State(t.after.clone()),
+        };
+        (delay, done, VolumeEnd::State(failure))
     }
 
     /// The volume as it is now (after a change that may have ended at once).
@@ -141,6 +172,29 @@ impl Control {
         Ok(())
     }
 
+    /// Refuses `op` unless every instance `volume` is attached to is in a
+    /// state that passes `ready` (a provider that needs it stopped).
+    fn check_instances(
+        &self,
+        tenant: &str,
+        volume: &Volume,
+        op: VolumeOp,
+        ready: impl Fn(InstanceState) -> bool,
+    ) -> Result<()> {
+        for a in &volume.attachments {
+            let inst = self.instance(tenant, &a.instance)?;
+            if !ready(inst.state) {
+                return Err(Error::invalid_state(
+                    ResourceKind::Instance,
+                    inst.id.as_str(),
+                    inst.raw_state,
+                    op.name(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check_size(&self, size: Size) -> Result<()> {
         self.policy
             .check_size(size)
@@ -154,24 +208,16 @@ impl Control {
         query: &ListVolumes,
         page: Option<&PageToken>,
     ) -> Result<Page<Volume>> {
-        paged(
-            self.volumes
-                .range(self.after(page)?..)
-                .map(|(s, r)| (*s, r))
-                .filter(|(_, r)| r.tenant == tenant && query.matches(&r.volume)),
-            self.page_size(query.page_size),
-            |r| r.volume.clone(),
-        )
+        let keep = |r: &VolumeRec| r.tenant == tenant && query.matches(&r.volume);
+        self.page_of(&self.volumes, page, query.page_size, keep, |r| {
+            r.volume.clone()
+        })
     }
 
     /// Every one of `tenant`'s volumes, oldest first (for fakes that filter
     /// and page in their provider's own way).
     pub fn all_volumes(&self, tenant: &str) -> Vec<Volume> {
-        self.volumes
-            .values()
-            .filter(|r| r.tenant == tenant)
-            .map(|r| r.volume.clone())
-            .collect()
+        all_of(&self.volumes, |r| r.tenant == tenant, |r| r.volume.clone())
     }
 
     /// One volume.
@@ -430,12 +476,7 @@ impl Control {
         // Whatever was in flight (a creation the policy lets a delete cut
         // short) must not land after the volume has begun to go.
         self.cancel_volume_transitions(seq);
-        let delay = self.policy.delays.delete;
-        let ends = (
-            VolumeEnd::Remove,
-            VolumeEnd::State(VolumeState::ErrorDeleting),
-        );
-        self.run_volume(seq, &t, delay, ends, fault);
+        self.run_volume(seq, VolumeOp::Delete, &t, fault);
         Ok(())
     }
 
@@ -458,12 +499,7 @@ impl Control {
                 .attachments
                 .push(Attachment::new(instance.clone()));
         }
-        let delay = self.policy.delays.attach;
-        let ends = (
-            VolumeEnd::State(t.after.clone()),
-            VolumeEnd::State(VolumeState::Error),
-        );
-        self.run_volume(seq, &t, delay, ends, fault);
+        self.run_volume(seq, VolumeOp::Attach, &t, fault);
         self.volume_now(seq)
     }
 
@@ -478,21 +514,11 @@ impl Control {
         let seq = rec.seq;
         let t = self.check_volume(id, &rec.volume.state, VolumeOp::Detach)?;
         if self.policy.detach_needs_stopped {
-            for a in &rec.volume.attachments {
-                let inst = self.instance(tenant, &a.instance)?;
-                if inst.state == InstanceState::Running {
-                    return Err(Error::invalid_state(
-                        ResourceKind::Instance,
-                        inst.id.as_str(),
-                        inst.raw_state,
-                        VolumeOp::Detach.name(),
-                    ));
-                }
-            }
+            self.check_instances(tenant, &rec.volume, VolumeOp::Detach, |s| {
+                s != InstanceState::Running
+            })?;
         }
-        let delay = self.policy.delays.detach;
-        let ends = (VolumeEnd::Detached, VolumeEnd::State(VolumeState::Error));
-        self.run_volume(seq, &t, delay, ends, fault);
+        self.run_volume(seq, VolumeOp::Detach, &t, fault);
         self.volume_now(seq)
     }
 
@@ -521,17 +547,9 @@ impl Control {
                     ));
                 }
                 AttachedResize::StoppedInstanceOnly => {
-                    for a in &rec.volume.attachments {
-                        let inst = self.instance(tenant, &a.instance)?;
-                        if inst.state != InstanceState::Stopped {
-                            return Err(Error::invalid_state(
-                                ResourceKind::Instance,
-                                inst.id.as_str(),
-                                inst.raw_state,
-                                VolumeOp::Resize.name(),
-                            ));
-                        }
-                    }
+                    self.check_instances(tenant, &rec.volume, VolumeOp::Resize, |s| {
+                        s == InstanceState::Stopped
+                    })?;
                 }
             }
         }
@@ -549,12 +567,7 @@ impl Control {
         if let Some(rec) = self.volumes.get_mut(&seq) {
             rec.volume.size = new_size;
         }
-        let delay = self.policy.delays.resize;
-        let ends = (
-            VolumeEnd::State(t.after.clone()),
-            VolumeEnd::State(VolumeState::ErrorResizing),
-        );
-        self.run_volume(seq, &t, delay, ends, fault);
+        self.run_volume(seq, VolumeOp::Resize, &t, fault);
         self.volume_now(seq)
     }
 
