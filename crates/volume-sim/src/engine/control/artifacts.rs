@@ -11,7 +11,7 @@
 //! What is only one kind's (incremental backups, restoring over a volume)
 //! stays in that kind's module.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -34,6 +34,7 @@ pub(super) trait ArtifactResource: Clone + fmt::Debug {
     /// The state type.
     type State: Clone + PartialEq + fmt::Debug;
 
+    /// A new resource of volume `volume_id`, with no labels yet.
     fn new(
         id: Self::Id,
         name: &str,
@@ -42,14 +43,23 @@ pub(super) trait ArtifactResource: Clone + fmt::Debug {
         region: RegionId,
         state: Self::State,
     ) -> Self;
+    /// Wraps a minted id.
     fn make_id(raw: String) -> Result<Self::Id>;
+    /// The id as a string, for the id index and errors.
     fn id_str(id: &Self::Id) -> &str;
+    /// Its id.
     fn id(&self) -> &Self::Id;
+    /// Its state.
     fn state(&self) -> &Self::State;
+    /// Moves it to `state`, keeping the provider word in step.
     fn set_state(&mut self, state: Self::State);
+    /// The volume it was taken from.
     fn volume_id(&self) -> Option<&VolumeId>;
+    /// Its size (the volume's when taken).
     fn size(&self) -> Size;
+    /// Its region (the volume's).
     fn region(&self) -> &RegionId;
+    /// Sets the labels asked for and the creation time.
     fn stamp(&mut self, labels: &Labels, at: SystemTime);
 }
 
@@ -137,12 +147,12 @@ pub(super) trait ArtifactKind {
     const TAKE: VolumeOp;
     /// One more of this kind, against the quota.
     const ONE: QuotaUsage;
-    /// Its end state when taken, and when taking it fails.
-    const DONE: State<Self>;
-    /// The state a failed transition ends in.
-    const FAILED: State<Self>;
     /// The state while it is taken.
     const TAKING: State<Self>;
+    /// The state it ends in once taken.
+    const DONE: State<Self>;
+    /// The state a `LandInError` fault leaves it in (taking or deleting it).
+    const FAILED: State<Self>;
 
     /// Whether the provider has this kind at all.
     fn enabled(policy: &Policy) -> bool;
@@ -397,6 +407,7 @@ impl<R: ArtifactResource> Artifacts<R> {
             .collect()
     }
 
+    /// Artifact `seq`, to change.
     pub(super) fn get_mut(&mut self, seq: u64) -> Option<&mut R> {
         self.recs.get_mut(&seq).map(|r| &mut r.resource)
     }
@@ -406,7 +417,7 @@ impl<R: ArtifactResource> Artifacts<R> {
         &mut self,
         seq: u64,
         end: ArtifactEnd<R::State>,
-        ids: &mut std::collections::HashMap<String, u64>,
+        ids: &mut HashMap<String, u64>,
     ) {
         match end {
             ArtifactEnd::Remove => {
@@ -446,6 +457,7 @@ impl Control {
             .ok_or_else(|| Error::not_found(K::RESOURCE, seq.to_string()))
     }
 
+    /// Refuses `operation` as unsupported when the provider lacks kind `K`.
     fn require<K: ArtifactKind>(&self, operation: &'static str) -> Result<()> {
         if K::enabled(&self.policy) {
             Ok(())
@@ -472,7 +484,8 @@ impl Control {
     }
 
     /// Takes an artifact of kind `K` from a volume: every check first (the
-    /// policy, the name, the volume's lifecycle, `extra`, labels, quota),
+    /// policy, the name, the volume's lifecycle, the kind's own
+    /// [`check_request`](ArtifactKind::check_request), labels, quota),
     /// then the record, which ends `DONE` after the kind's delay. The
     /// volume shows the transition's `during` state meanwhile, when the
     /// table gives it one.

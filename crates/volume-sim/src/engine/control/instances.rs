@@ -48,10 +48,10 @@ impl Control {
         id: &InstanceId,
         state: InstanceState,
     ) -> Result<Instance> {
-        let seq = self.instance_seq(tenant, id)?;
-        let rec = self
-            .instances
-            .get_mut(&seq)
+        let seq = self.seq_of(id.as_str());
+        let rec = seq
+            .and_then(|seq| self.instances.get_mut(&seq))
+            .filter(|r| r.tenant == tenant)
             .ok_or_else(|| Error::not_found(ResourceKind::Instance, id.as_str()))?;
         rec.instance.raw_state = state.to_string();
         rec.instance.state = state;
@@ -60,15 +60,10 @@ impl Control {
 
     /// One instance.
     pub fn instance(&self, tenant: &str, id: &InstanceId) -> Result<Instance> {
-        let seq = self.instance_seq(tenant, id)?;
-        Ok(self.instances[&seq].instance.clone())
-    }
-
-    /// The sequence number of `tenant`'s instance `id`: present in
-    /// `instances` when this returns `Ok`.
-    fn instance_seq(&self, tenant: &str, id: &InstanceId) -> Result<u64> {
         self.seq_of(id.as_str())
-            .filter(|seq| self.instances.get(seq).is_some_and(|r| r.tenant == tenant))
+            .and_then(|seq| self.instances.get(&seq))
+            .filter(|r| r.tenant == tenant)
+            .map(|r| r.instance.clone())
             .ok_or_else(|| Error::not_found(ResourceKind::Instance, id.as_str()))
     }
 
