@@ -23,7 +23,9 @@ use volume_core::{BackupId, Error, SnapshotId, VolumeId};
 pub use clock::ClockMode;
 pub use control::{Control, EngineConfig, Quota, QuotaUsage};
 pub use fault::{Fault, FaultRule, Injected, SimOp};
-pub use policy::{AttachedResize, Delays, IdStyle, Policy};
+pub use policy::{
+    AttachedResize, Delays, IdStyle, LifecycleRule, LifecycleVerdict, Policy, LINODE_LIFECYCLE,
+};
 pub use store::ImageUsage;
 
 use control::lock_image;

@@ -2,11 +2,16 @@
 //!
 //! The lifecycle table in `volume_core::state` says what each state allows;
 //! the policy says what this provider adds on top (size limits, naming rules,
-//! resize while attached, delete with snapshots, which transitions take time).
+//! resize while attached, delete with snapshots, which transitions take time)
+//! and, where a provider's reference shows it differs from that table, its
+//! own [`LifecycleRule`]s, consulted before the table (see
+//! [`Policy::volume_transition`]). Rules are data, so a provider's
+//! difference is one line in its policy and none in the control plane.
 
 use std::time::Duration;
 
-use volume_core::{Capabilities, ResizeMode, Size};
+use volume_core::state::{volume_transition, Transition, VolumeOp};
+use volume_core::{Capabilities, Error, ResizeMode, ResourceKind, Size, VolumeState};
 
 /// How ids are minted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +37,70 @@ pub enum AttachedResize {
     /// Attached volumes resize online.
     Allowed,
 }
+
+/// What a provider's [`LifecycleRule`] says about one state and operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LifecycleVerdict {
+    /// The operation is allowed, and goes through this transition (whatever
+    /// the core table says).
+    Allow(Transition<VolumeState>),
+    /// The operation is refused with `InvalidState` (whatever the core table
+    /// says).
+    Deny,
+}
+
+/// One place where a provider differs from the core lifecycle table: in
+/// `state`, operation `op` gets `verdict` instead of the table's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LifecycleRule {
+    /// The volume's state.
+    pub state: VolumeState,
+    /// The operation asked for.
+    pub op: VolumeOp,
+    /// What the provider does.
+    pub verdict: LifecycleVerdict,
+}
+
+impl LifecycleRule {
+    /// In `state`, `op` is allowed: the volume shows `during`, and ends in
+    /// `after` (`Deleted` for a delete: the volume is gone).
+    pub const fn allow(
+        state: VolumeState,
+        op: VolumeOp,
+        during: VolumeState,
+        after: VolumeState,
+    ) -> Self {
+        Self {
+            state,
+            op,
+            verdict: LifecycleVerdict::Allow(Transition { during, after }),
+        }
+    }
+
+    /// In `state`, `op` is refused.
+    pub const fn deny(state: VolumeState, op: VolumeOp) -> Self {
+        Self {
+            state,
+            op,
+            verdict: LifecycleVerdict::Deny,
+        }
+    }
+}
+
+/// Linode's differences from the core table.
+///
+/// Linode deletes a volume that is still `creating`: linodego's recorded
+/// `TestInstance_Volumes_List` lists the new volume as `creating` and its
+/// `DELETE` right after is answered 200. The creation is cancelled; the
+/// volume passes through `deleting` and is gone.
+pub const LINODE_LIFECYCLE: &[LifecycleRule] = &[LifecycleRule::allow(
+    VolumeState::Creating,
+    VolumeOp::Delete,
+    VolumeState::Deleting,
+    VolumeState::Deleted,
+)];
 
 /// A naming rule: `Ok` or the reason the name is refused.
 pub type NameRule = fn(&str) -> Result<(), String>;
@@ -126,6 +195,10 @@ pub struct Policy {
     pub default_page_size: u32,
     /// The largest page.
     pub max_page_size: u32,
+    /// Where this provider differs from the core lifecycle table: the first
+    /// rule for a state and operation wins over the table (empty: the table
+    /// as it is). See [`LINODE_LIFECYCLE`].
+    pub lifecycle: &'static [LifecycleRule],
 }
 
 /// The default rule: 1 to 255 characters, no control characters.
@@ -169,6 +242,7 @@ impl Default for Policy {
             delays: Delays::default(),
             default_page_size: 50,
             max_page_size: 500,
+            lifecycle: &[],
         }
     }
 }
@@ -178,6 +252,47 @@ impl Policy {
     pub fn with_delays(mut self, delays: Delays) -> Self {
         self.delays = delays;
         self
+    }
+
+    /// The default policy with the provider's own lifecycle `rules`.
+    pub fn with_lifecycle(mut self, rules: &'static [LifecycleRule]) -> Self {
+        self.lifecycle = rules;
+        self
+    }
+
+    /// What `op` does to a volume in `state` under this policy: the first of
+    /// the provider's [`lifecycle`](Self::lifecycle) rules that matches, or
+    /// else the core table ([`volume_transition`]). `None` is refused.
+    pub fn volume_transition(
+        &self,
+        state: &VolumeState,
+        op: VolumeOp,
+    ) -> Option<Transition<VolumeState>> {
+        let rule = self
+            .lifecycle
+            .iter()
+            .find(|r| r.state == *state && r.op == op);
+        match rule.map(|r| &r.verdict) {
+            Some(LifecycleVerdict::Allow(t)) => Some(t.clone()),
+            Some(LifecycleVerdict::Deny) => None,
+            None => volume_transition(state, op),
+        }
+    }
+
+    /// [`volume_transition`](Self::volume_transition) for volume `id`, or
+    /// the [`Error::InvalidState`] that refuses it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] when the operation is refused in `state`.
+    pub fn check_volume(
+        &self,
+        id: &str,
+        state: &VolumeState,
+        op: VolumeOp,
+    ) -> Result<Transition<VolumeState>, Error> {
+        self.volume_transition(state, op).ok_or_else(|| {
+            Error::invalid_state(ResourceKind::Volume, id, state.as_str(), op.name())
+        })
     }
 
     /// What a backend enforcing this policy can do.

@@ -215,6 +215,7 @@ pub fn policy() -> Policy {
         delays: DEFAULT_DELAYS,
         default_page_size: 1000,
         max_page_size: 1000,
+        lifecycle: &[],
     }
 }
 

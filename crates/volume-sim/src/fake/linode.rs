@@ -262,6 +262,7 @@ pub fn policy() -> Policy {
         delays: DEFAULT_DELAYS,
         default_page_size: 100,
         max_page_size: 500,
+        lifecycle: crate::engine::LINODE_LIFECYCLE,
     }
 }
 

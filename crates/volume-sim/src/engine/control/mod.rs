@@ -1,0 +1,392 @@
+//! The control plane: tenants, regions, instances, volumes, snapshots,
+//! backups, quotas and the transitions in flight.
+//!
+//! Every change is checked against the lifecycle table first (the
+//! [`Policy`]'s own rules, then volume-core's table: see
+//! [`Policy::volume_transition`]), then against the rest of the policy, then
+//! against quotas, and only then applied, so a refused operation changes
+//! nothing.
+//!
+//! This module holds the state ([`Control`]), id minting, paging and the
+//! transition machinery (what is in flight, and how it ends). Each concern
+//! has a module of its own that adds methods to [`Control`]:
+//! - `tenants`: tenants, quotas and quota usage;
+//! - `instances`: the instances volumes attach to;
+//! - `volumes`: volumes, their checks and their transitions;
+//! - `artifacts`: the one store of point-in-time copies of a volume, generic
+//!   over the kind, so snapshots and backups share records, lookups,
+//!   listing, deletion, id minting and transitions;
+//! - `snapshots` and `backups`: what is particular to each kind (backups are
+//!   incremental and restore over a volume).
+
+mod artifacts;
+mod backups;
+mod instances;
+mod snapshots;
+mod tenants;
+mod volumes;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use volume_core::state::{Transition, VolumeOp};
+use volume_core::{
+    Backup, BackupId, BackupState, Error, Labels, Page, PageToken, RegionId, Size, Snapshot,
+    SnapshotId, SnapshotState, VolumeId, VolumeState,
+};
+
+use super::clock::Clock;
+use super::fault::{Fault, FaultPlan};
+use super::policy::{IdStyle, Policy};
+use super::store::Image;
+
+use artifacts::{ArtifactEnd, Artifacts};
+use instances::InstanceRec;
+use tenants::TenantRec;
+pub use tenants::{Quota, QuotaUsage};
+use volumes::{VolumeEnd, VolumeRec};
+
+type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A volume's bytes, locked on their own so that data-plane traffic on two
+/// volumes does not contend on the control plane's lock.
+pub(crate) type SharedImage = Arc<Mutex<Image>>;
+
+/// Every image a tenant holds, labelled: volumes, snapshots, backups.
+pub(crate) type TenantImages = (
+    Vec<(VolumeId, Image)>,
+    Vec<(SnapshotId, Image)>,
+    Vec<(BackupId, Image)>,
+);
+
+/// How a transition in flight ends, and on what (by sequence number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pending {
+    Volume(u64, VolumeEnd),
+    Snapshot(u64, ArtifactEnd<SnapshotState>),
+    Backup(u64, ArtifactEnd<BackupState>),
+}
+
+/// How the simulator starts: the policy, regions and seeded instances.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EngineConfig {
+    /// The provider rules.
+    pub policy: Policy,
+    /// The regions (the first is the default for creates without one).
+    pub regions: Vec<RegionId>,
+    /// Instances seeded per region for each new tenant (the last of them
+    /// stopped when there are two or more).
+    pub instances_per_region: u32,
+    /// The quota of each new tenant.
+    pub quota: Quota,
+    /// The seed for ids and faults.
+    pub seed: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            policy: Policy::default(),
+            regions: ["sim-1", "sim-2"]
+                .into_iter()
+                .filter_map(|r| RegionId::new(r).ok())
+                .collect(),
+            instances_per_region: 3,
+            quota: Quota::unlimited(),
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// The control plane's state. Reach it through
+/// [`Engine::with`](super::Engine::with), which holds the lock, brings due
+/// transitions up to date first, and lets go after.
+#[derive(Debug)]
+pub struct Control {
+    pub(crate) policy: Policy,
+    regions: Vec<RegionId>,
+    instances_per_region: u32,
+    default_quota: Quota,
+    seed: u64,
+    pub(crate) clock: Clock,
+    pub(crate) faults: FaultPlan,
+    next_seq: u64,
+    tenants: HashMap<String, TenantRec>,
+    volumes: BTreeMap<u64, VolumeRec>,
+    snapshots: Artifacts<Snapshot>,
+    backups: Artifacts<Backup>,
+    instances: BTreeMap<u64, InstanceRec>,
+    ids: HashMap<String, u64>,
+    pending: BTreeMap<(Duration, u64), Pending>,
+}
+
+impl Clone for Control {
+    /// A deep copy: volume data gets locks of its own, and shares chunks
+    /// copy-on-write with the original.
+    fn clone(&self) -> Self {
+        let volumes = self
+            .volumes
+            .iter()
+            .map(|(seq, rec)| {
+                let image = lock_image(&rec.data).clone();
+                let mut rec = rec.clone();
+                rec.data = Arc::new(Mutex::new(image));
+                (*seq, rec)
+            })
+            .collect();
+        Self {
+            policy: self.policy.clone(),
+            regions: self.regions.clone(),
+            instances_per_region: self.instances_per_region,
+            default_quota: self.default_quota,
+            seed: self.seed,
+            clock: self.clock.clone(),
+            faults: self.faults.clone(),
+            next_seq: self.next_seq,
+            tenants: self.tenants.clone(),
+            volumes,
+            snapshots: self.snapshots.clone(),
+            backups: self.backups.clone(),
+            instances: self.instances.clone(),
+            ids: self.ids.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+}
+
+/// Locks a volume's data. A panic while it was held cannot leave the image
+/// half-written in a way later readers would trip on (writes are
+/// chunk-by-chunk), so a poisoned lock is taken over rather than spread.
+pub(crate) fn lock_image(data: &SharedImage) -> std::sync::MutexGuard<'_, Image> {
+    data.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn bytes_of(size: Size) -> Result<u64> {
+    size.bytes()
+        .ok_or_else(|| Error::invalid_input("size", format!("{size} is too large")))
+}
+
+/// A 64-bit mix (splitmix64), for UUID-shaped ids that repeat from run to run.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Control {
+    pub(crate) fn new(config: EngineConfig, clock: Clock) -> Self {
+        Self {
+            policy: config.policy,
+            regions: config.regions,
+            instances_per_region: config.instances_per_region,
+            default_quota: config.quota,
+            seed: config.seed,
+            clock,
+            faults: FaultPlan::new(config.seed),
+            next_seq: 1,
+            tenants: HashMap::new(),
+            volumes: BTreeMap::new(),
+            snapshots: Artifacts::default(),
+            backups: Artifacts::default(),
+            instances: BTreeMap::new(),
+            ids: HashMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The volume types (the first is the default).
+    pub fn volume_types(&self) -> &[&'static str] {
+        self.policy.volume_types
+    }
+
+    /// The regions.
+    pub fn regions(&self) -> &[RegionId] {
+        &self.regions
+    }
+
+    /// Simulated time since the epoch.
+    pub fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    /// The wall-clock form of a simulated instant.
+    pub fn system_time(&self, at: Duration) -> std::time::SystemTime {
+        self.clock.system_time(at)
+    }
+
+    // ----- ids -------------------------------------------------------------
+
+    /// A fresh sequence number and the id it is known by, in the policy's
+    /// id style (`prefix` for the readable style).
+    fn mint(&mut self, prefix: &str) -> (u64, String) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let id = match self.policy.id_style {
+            IdStyle::Prefixed => format!("{prefix}-{seq}"),
+            IdStyle::Numeric => (1000 + seq).to_string(),
+            IdStyle::Uuid => {
+                let hi = mix(self.seed ^ seq);
+                let lo = mix(hi ^ seq.rotate_left(32));
+                format!(
+                    "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                    hi >> 32,
+                    (hi >> 16) & 0xffff,
+                    hi & 0x0fff,
+                    0x8000 | ((lo >> 48) & 0x3fff),
+                    lo & 0xffff_ffff_ffff
+                )
+            }
+        };
+        self.ids.insert(id.clone(), seq);
+        (seq, id)
+    }
+
+    fn seq_of(&self, id: &str) -> Option<u64> {
+        self.ids.get(id).copied()
+    }
+
+    /// Every image `tenant` holds, labelled, for accounting.
+    pub(crate) fn images(&self, tenant: &str) -> TenantImages {
+        let v = all_of(
+            &self.volumes,
+            |r| r.tenant == tenant,
+            |r| (r.volume.id.clone(), lock_image(&r.data).clone()),
+        );
+        (
+            v,
+            self.snapshots.images(tenant),
+            self.backups.images(tenant),
+        )
+    }
+
+    // ----- checks shared by every kind -------------------------------------
+
+    fn check_name(&self, name: &str) -> Result<()> {
+        (self.policy.name_rule)(name).map_err(|reason| Error::invalid_input("name", reason))
+    }
+
+    fn check_labels(&self, labels: &Labels) -> Result<()> {
+        if !self.policy.labels && !labels.is_empty() {
+            return Err(Error::invalid_input(
+                "labels",
+                format!("{} does not keep labels", self.policy.provider),
+            ));
+        }
+        Ok(())
+    }
+
+    fn unsupported(&self, operation: &'static str) -> Error {
+        Error::unsupported(operation, self.policy.provider)
+    }
+
+    /// What `op` does to volume `id` in `state`: the policy's rules first,
+    /// then the core table. The one place the engine checks a volume
+    /// transition.
+    fn check_volume(
+        &self,
+        id: &VolumeId,
+        state: &VolumeState,
+        op: VolumeOp,
+    ) -> Result<Transition<VolumeState>> {
+        self.policy.check_volume(id.as_str(), state, op)
+    }
+
+    // ----- paging ----------------------------------------------------------
+
+    /// One page of the records in `records` that `keep` keeps, from where
+    /// `page` says, of the size asked for (within the policy's limits), each
+    /// shown through `view`. Tokens are sequence numbers, so pages stay right
+    /// while records are added and deleted between calls.
+    fn page_of<R, T>(
+        &self,
+        records: &BTreeMap<u64, R>,
+        page: Option<&PageToken>,
+        page_size: Option<u32>,
+        keep: impl Fn(&R) -> bool,
+        view: impl Fn(&R) -> T,
+    ) -> Result<Page<T>> {
+        let size = page_size
+            .unwrap_or(self.policy.default_page_size)
+            .clamp(1, self.policy.max_page_size.max(1)) as usize;
+        let first = match page {
+            None => 0,
+            Some(t) => t.as_str().parse::<u64>().map_err(|_| {
+                Error::invalid_input(
+                    "page",
+                    format!("{:?} is not a page token of this simulator", t.as_str()),
+                )
+            })?,
+        };
+        let mut items = records.range(first..).filter(|(_, r)| keep(r));
+        let mut out = Vec::with_capacity(size.min(1024));
+        for (_, rec) in items.by_ref().take(size) {
+            out.push(view(rec));
+        }
+        let next = items.next().map(|(seq, _)| PageToken::new(seq.to_string()));
+        Ok(Page::new(out, next))
+    }
+
+    // ----- transitions -----------------------------------------------------
+
+    /// Applies every transition due by now.
+    pub(crate) fn settle(&mut self) {
+        let now = self.clock.now();
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let end = entry.remove();
+            self.apply(end);
+        }
+    }
+
+    /// When the next transition is due, if any is in flight.
+    pub(crate) fn next_due(&self) -> Option<Duration> {
+        self.pending.keys().next().map(|(due, _)| *due)
+    }
+
+    fn apply(&mut self, end: Pending) {
+        match end {
+            Pending::Volume(seq, end) => self.end_volume(seq, end),
+            Pending::Snapshot(seq, end) => self.snapshots.end(seq, end, &mut self.ids),
+            Pending::Backup(seq, end) => self.backups.end(seq, end, &mut self.ids),
+        }
+    }
+
+    /// Ends a transition after `delay`: at once when it is zero. A `Stuck`
+    /// fault leaves it in its transient state for good; `LandInError` swaps
+    /// `done` for `failure`.
+    fn finish(&mut self, delay: Duration, done: Pending, failure: Pending, fault: Option<&Fault>) {
+        let end = match fault {
+            Some(Fault::Stuck) => return,
+            Some(Fault::LandInError) => failure,
+            _ => done,
+        };
+        if delay.is_zero() {
+            self.apply(end);
+        } else {
+            let due = self.clock.now().saturating_add(delay);
+            let n = self.next_seq;
+            self.next_seq += 1;
+            self.pending.insert((due, n), end);
+        }
+    }
+}
+
+/// What `view` shows of each record `keep` keeps, in sequence order.
+fn all_of<R, T>(
+    records: &BTreeMap<u64, R>,
+    keep: impl Fn(&R) -> bool,
+    view: impl Fn(&R) -> T,
+) -> Vec<T> {
+    records.values().filter(|r| keep(r)).map(view).collect()
+}

@@ -1,0 +1,596 @@
+//! Volumes: creation (empty, from a snapshot, a clone, from a backup),
+//! update, attach and detach, resize, delete, and how each of their
+//! transitions ends.
+//!
+//! Every operation asks [`Control::check_volume`] (the policy's lifecycle
+//! rules, then the core table) before anything else about the volume's
+//! state, and changes nothing until every check has passed.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use volume_core::state::{Transition, VolumeOp};
+use volume_core::{
+    check_grow, Attachment, CloneVolume, CreateVolume, Error, Instance, InstanceId, InstanceState,
+    ListVolumes, Page, PageToken, RegionId, ResourceKind, Size, UpdateVolume, Volume, VolumeId,
+    VolumeSource, VolumeState,
+};
+
+use super::super::fault::Fault;
+use super::super::policy::AttachedResize;
+use super::super::store::Image;
+use super::backups::Backups;
+use super::snapshots::Snapshots;
+use super::{all_of, bytes_of, lock_image, Control, Pending, QuotaUsage, Result, SharedImage};
+
+#[derive(Debug, Clone)]
+pub(super) struct VolumeRec {
+    pub(super) tenant: String,
+    pub(super) volume: Volume,
+    pub(super) data: SharedImage,
+    pub(super) seq: u64,
+}
+
+impl VolumeRec {
+    pub(super) fn is_attached_to(&self, instance: &InstanceId) -> bool {
+        self.volume
+            .attachments
+            .iter()
+            .any(|a| a.instance == *instance)
+    }
+}
+
+/// How a volume's transition ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum VolumeEnd {
+    /// The volume ends in this state.
+    State(VolumeState),
+    /// The volume ends available with no attachments.
+    Detached,
+    /// The volume is gone.
+    Remove,
+}
+
+fn set_volume_state(volume: &mut Volume, state: VolumeState) {
+    volume.raw_state = state.as_str().to_owned();
+    volume.state = state;
+}
+
+impl Control {
+    // ----- records and transitions -----------------------------------------
+
+    pub(super) fn volume_rec(&self, tenant: &str, id: &VolumeId) -> Result<&VolumeRec> {
+        self.seq_of(id.as_str())
+            .and_then(|seq| self.volumes.get(&seq))
+            .filter(|r| r.tenant == tenant)
+            .ok_or_else(|| Error::not_found(ResourceKind::Volume, id.as_str()))
+    }
+
+    /// A volume's data, for the data plane (which locks it on its own).
+    pub(crate) fn volume_data(&self, tenant: &str, id: &VolumeId) -> Result<SharedImage> {
+        self.volume_rec(tenant, id).map(|r| Arc::clone(&r.data))
+    }
+
+    pub(super) fn end_volume(&mut self, seq: u64, end: VolumeEnd) {
+        match end {
+            VolumeEnd::Remove => {
+                if let Some(rec) = self.volumes.remove(&seq) {
+                    self.ids.remove(rec.volume.id.as_str());
+                }
+            }
+            VolumeEnd::Detached => {
+                if let Some(rec) = self.volumes.get_mut(&seq) {
+                    rec.volume.attachments.clear();
+                    set_volume_state(&mut rec.volume, VolumeState::Available);
+                }
+            }
+            VolumeEnd::State(state) => {
+                if let Some(rec) = self.volumes.get_mut(&seq) {
+                    set_volume_state(&mut rec.volume, state);
+                }
+            }
+        }
+    }
+
+    /// Shows volume `seq` in `t.during` now, and schedules the end of `op`
+    /// (see [`Self::volume_op_course`]).
+    pub(super) fn run_volume(
+        &mut self,
+        seq: u64,
+        op: VolumeOp,
+        t: &Transition<VolumeState>,
+        fault: Option<&Fault>,
+    ) {
+        if let Some(rec) = self.volumes.get_mut(&seq) {
+            set_volume_state(&mut rec.volume, t.during.clone());
+        }
+        let (delay, done, failure) = self.volume_op_course(op, t);
+        self.finish(
+            delay,
+            Pending::Volume(seq, done),
+            Pending::Volume(seq, failure),
+            fault,
+        );
+    }
+
+    /// How long `op` takes, how it ends, and where it lands when a fault
+    /// makes it fail: one table for every volume operation that takes time.
+    fn volume_op_course(
+        &self,
+        op: VolumeOp,
+        t: &Transition<VolumeState>,
+    ) -> (Duration, VolumeEnd, VolumeEnd) {
+        use VolumeOp as O;
+        use VolumeState as S;
+        let d = &self.policy.delays;
+        let (delay, failure) = match op {
+            O::Attach => (d.attach, S::Error),
+            O::Detach => (d.detach, S::Error),
+            O::Resize => (d.resize, S::ErrorResizing),
+            O::Delete => (d.delete, S::ErrorDeleting),
+            O::RestoreInto => (d.restore, S::ErrorRestoring),
+            // The volume only shows the work on an artifact of it: it comes
+            // back as it was whatever becomes of the artifact.
+            O::Backup => (d.backup, t.after.clone()),
+            O::Snapshot => (d.snapshot, t.after.clone()),
+            _ => (Duration::ZERO, t.after.clone()),
+        };
+        let done = match op {
+            O::Detach => VolumeEnd::Detached,
+            O::Delete => VolumeEnd::Remove,
+            _ => VolumeEnd::State(t.after.clone()),
+        };
+        (delay, done, VolumeEnd::State(failure))
+    }
+
+    /// The volume as it is now (after a change that may have ended at once).
+    pub(super) fn volume_now(&self, seq: u64) -> Result<Volume> {
+        self.volumes
+            .get(&seq)
+            .map(|r| r.volume.clone())
+            .ok_or_else(|| Error::not_found(ResourceKind::Volume, seq.to_string()))
+    }
+
+    /// Forgets every transition in flight on volume `seq`, so that nothing
+    /// scheduled before it began to go can bring it back.
+    fn cancel_volume_transitions(&mut self, seq: u64) {
+        self.pending
+            .retain(|_, end| !matches!(end, Pending::Volume(s, _) if *s == seq));
+    }
+
+    // ----- checks ----------------------------------------------------------
+
+    fn check_unique_name(&self, tenant: &str, name: &str, except: Option<u64>) -> Result<()> {
+        if self.policy.unique_names
+            && self
+                .volumes
+                .iter()
+                .any(|(seq, r)| r.tenant == tenant && r.volume.name == name && Some(*seq) != except)
+        {
+            return Err(Error::already_exists(ResourceKind::Volume, name));
+        }
+        Ok(())
+    }
+
+    /// Refuses `op` unless every instance `volume` is attached to is in a
+    /// state that passes `ready` (a provider that needs it stopped).
+    fn check_instances(
+        &self,
+        tenant: &str,
+        volume: &Volume,
+        op: VolumeOp,
+        ready: impl Fn(InstanceState) -> bool,
+    ) -> Result<()> {
+        for a in &volume.attachments {
+            let inst = self.instance(tenant, &a.instance)?;
+            if !ready(inst.state) {
+                return Err(Error::invalid_state(
+                    ResourceKind::Instance,
+                    inst.id.as_str(),
+                    inst.raw_state,
+                    op.name(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_size(&self, size: Size) -> Result<()> {
+        self.policy
+            .check_size(size)
+            .map_err(|reason| Error::invalid_input("size", reason))
+    }
+
+    /// One page of `tenant`'s volumes that match `query`.
+    pub fn list_volumes(
+        &self,
+        tenant: &str,
+        query: &ListVolumes,
+        page: Option<&PageToken>,
+    ) -> Result<Page<Volume>> {
+        let keep = |r: &VolumeRec| r.tenant == tenant && query.matches(&r.volume);
+        self.page_of(&self.volumes, page, query.page_size, keep, |r| {
+            r.volume.clone()
+        })
+    }
+
+    /// Every one of `tenant`'s volumes, oldest first (for fakes that filter
+    /// and page in their provider's own way).
+    pub fn all_volumes(&self, tenant: &str) -> Vec<Volume> {
+        all_of(&self.volumes, |r| r.tenant == tenant, |r| r.volume.clone())
+    }
+
+    /// One volume.
+    pub fn get_volume(&self, tenant: &str, id: &VolumeId) -> Result<Volume> {
+        self.volume_rec(tenant, id).map(|r| r.volume.clone())
+    }
+
+    /// Creates a volume: empty, from a snapshot, a clone or from a backup.
+    pub fn create_volume(
+        &mut self,
+        tenant: &str,
+        req: &CreateVolume,
+        fault: Option<&Fault>,
+    ) -> Result<Volume> {
+        self.ensure_tenant(tenant);
+        self.check_name(&req.name)?;
+        self.check_unique_name(tenant, &req.name, None)?;
+        let volume_type = match &req.volume_type {
+            Some(t) if self.policy.volume_types.contains(&t.as_str()) => Some(t.clone()),
+            Some(t) => {
+                return Err(Error::invalid_input(
+                    "volume_type",
+                    format!("{t:?} is not one of {:?}", self.policy.volume_types),
+                ))
+            }
+            None => self.policy.volume_types.first().map(|t| (*t).to_owned()),
+        };
+        // The instance to attach to decides the region when none is given.
+        let instance = match &req.attach_to {
+            Some(i) => Some(self.instance(tenant, i)?),
+            None => None,
+        };
+        // What the data starts from, and the smallest size it allows.
+        let (data, source_size, source_region) = match &req.source {
+            VolumeSource::Empty => (None, None, None),
+            VolumeSource::Snapshot(id) => {
+                if !self.policy.volume_from_snapshot {
+                    return Err(self.unsupported("create_volume (from a snapshot)"));
+                }
+                self.artifact_source::<Snapshots>(tenant, id)?
+            }
+            VolumeSource::Volume(id) => {
+                if !self.policy.clone {
+                    return Err(self.unsupported("clone_volume"));
+                }
+                let rec = self.volume_rec(tenant, id)?;
+                self.check_volume(id, &rec.volume.state, VolumeOp::Clone)?;
+                (
+                    Some(lock_image(&rec.data).clone()),
+                    Some(rec.volume.size),
+                    Some(rec.volume.region.clone()),
+                )
+            }
+            VolumeSource::Backup(id) => {
+                if !self.policy.backups {
+                    return Err(self.unsupported("restore_backup"));
+                }
+                self.artifact_source::<Backups>(tenant, id)?
+            }
+            other => {
+                return Err(Error::invalid_input(
+                    "source",
+                    format!("{other:?} is not known to this simulator"),
+                ))
+            }
+        };
+        let size = match (req.size, source_size, self.policy.default_size) {
+            (Some(s), _, _) => s,
+            (None, Some(s), _) => s,
+            (None, None, Some(s)) => s,
+            (None, None, None) => return Err(Error::invalid_input("size", "is required")),
+        };
+        self.check_size(size)?;
+        if let Some(min) = source_size {
+            if size < min {
+                return Err(Error::invalid_input(
+                    "size",
+                    format!("must be at least the source's {min}, got {size}"),
+                ));
+            }
+            if size > min
+                && matches!(req.source, VolumeSource::Snapshot(_))
+                && !self.policy.volume_from_snapshot_larger
+            {
+                return Err(Error::invalid_input(
+                    "size",
+                    format!("must equal the snapshot's {min}"),
+                ));
+            }
+        }
+        let region =
+            match (&req.region, &instance, &source_region) {
+                (Some(r), _, _) => r.clone(),
+                (None, Some(i), _) => i.region.clone(),
+                (None, None, Some(r)) => r.clone(),
+                (None, None, None) => self.regions.first().cloned().ok_or_else(|| {
+                    Error::invalid_input("region", "the simulator has no regions")
+                })?,
+            };
+        if !self.regions.contains(&region) {
+            return Err(Error::invalid_input(
+                "region",
+                format!("{region} is not a region of this simulator"),
+            ));
+        }
+        if let Some(r) = &source_region {
+            if *r != region {
+                return Err(Error::invalid_input(
+                    "region",
+                    format!("the source is in {r}, not {region}"),
+                ));
+            }
+        }
+        if let Some(i) = &instance {
+            self.check_attachable(tenant, i, &region)?;
+        }
+        self.check_labels(&req.labels)?;
+        self.check_quota(
+            tenant,
+            QuotaUsage {
+                volumes: 1,
+                gigabytes: size.as_gib(),
+                ..QuotaUsage::NONE
+            },
+        )?;
+
+        // Every check passed: from here on nothing can fail.
+        let bytes = bytes_of(size)?;
+        let mut image = data.unwrap_or_else(|| Image::new(0));
+        image.resize(bytes);
+        let (seq, id) = self.mint("vol");
+        let id = VolumeId::new(id).unwrap_or_else(|_| unreachable!("minted ids are valid"));
+        let mut volume = Volume::new(id, req.name.clone(), size, region, VolumeState::Creating);
+        volume.labels = req.labels.clone();
+        volume.source = req.source.clone();
+        volume.volume_type = volume_type;
+        volume.created_at = Some(self.clock.system_time(self.clock.now()));
+        let after = if let Some(i) = &instance {
+            volume.attachments.push(Attachment::new(i.id.clone()));
+            VolumeState::InUse
+        } else {
+            VolumeState::Available
+        };
+        self.volumes.insert(
+            seq,
+            VolumeRec {
+                tenant: tenant.to_owned(),
+                volume,
+                data: Arc::new(Mutex::new(image)),
+                seq,
+            },
+        );
+        let delay = match req.source {
+            VolumeSource::Backup(_) => self.policy.delays.restore,
+            _ => self.policy.delays.create,
+        };
+        self.finish(
+            delay,
+            Pending::Volume(seq, VolumeEnd::State(after)),
+            Pending::Volume(seq, VolumeEnd::State(VolumeState::Error)),
+            fault,
+        );
+        self.volume_now(seq)
+    }
+
+    fn check_attachable(&self, tenant: &str, instance: &Instance, region: &RegionId) -> Result<()> {
+        if instance.region != *region {
+            return Err(Error::invalid_input(
+                "instance_id",
+                format!(
+                    "instance {} is in {}, the volume in {region}",
+                    instance.id, instance.region
+                ),
+            ));
+        }
+        let attached = self
+            .volumes
+            .values()
+            .filter(|r| r.tenant == tenant && r.is_attached_to(&instance.id))
+            .count();
+        if attached >= self.policy.max_attachments_per_instance as usize {
+            return Err(Error::invalid_input(
+                "instance_id",
+                format!(
+                    "instance {} has the maximum of {} volumes attached",
+                    instance.id, self.policy.max_attachments_per_instance
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Renames or relabels a volume.
+    pub fn update_volume(
+        &mut self,
+        tenant: &str,
+        id: &VolumeId,
+        req: &UpdateVolume,
+    ) -> Result<Volume> {
+        let rec = self.volume_rec(tenant, id)?;
+        let seq = rec.seq;
+        self.check_volume(id, &rec.volume.state, VolumeOp::Update)?;
+        if let Some(name) = &req.name {
+            self.check_name(name)?;
+            self.check_unique_name(tenant, name, Some(seq))?;
+        }
+        if let Some(labels) = &req.labels {
+            self.check_labels(labels)?;
+        }
+        let Some(rec) = self.volumes.get_mut(&seq) else {
+            return Err(Error::not_found(ResourceKind::Volume, id.as_str()));
+        };
+        if let Some(name) = &req.name {
+            rec.volume.name.clone_from(name);
+        }
+        if let Some(labels) = &req.labels {
+            rec.volume.labels.clone_from(labels);
+        }
+        Ok(rec.volume.clone())
+    }
+
+    /// Deletes a volume.
+    pub fn delete_volume(
+        &mut self,
+        tenant: &str,
+        id: &VolumeId,
+        fault: Option<&Fault>,
+    ) -> Result<()> {
+        let rec = self.volume_rec(tenant, id)?;
+        let seq = rec.seq;
+        let t = self.check_volume(id, &rec.volume.state, VolumeOp::Delete)?;
+        // A volume that failed into an error state can still hold an
+        // attachment; deleting it would orphan that, so it is refused too.
+        // A volume still being created (where the policy lets it go) holds
+        // only the attachment its creation asked for, which goes with it.
+        if !rec.volume.attachments.is_empty() && rec.volume.state != VolumeState::Creating {
+            return Err(Error::invalid_state(
+                ResourceKind::Volume,
+                id.as_str(),
+                rec.volume.state.as_str(),
+                VolumeOp::Delete.name(),
+            ));
+        }
+        if !self.policy.delete_with_snapshots {
+            let n = self.snapshots.count_of_volume(tenant, id);
+            if n > 0 {
+                return Err(Error::InvalidState {
+                    kind: ResourceKind::Volume,
+                    id: id.to_string(),
+                    state: format!("{} with {n} snapshot(s)", rec.volume.state),
+                    operation: VolumeOp::Delete.name(),
+                    api: None,
+                });
+            }
+        }
+        // Whatever was in flight (a creation the policy lets a delete cut
+        // short) must not land after the volume has begun to go.
+        self.cancel_volume_transitions(seq);
+        self.run_volume(seq, VolumeOp::Delete, &t, fault);
+        Ok(())
+    }
+
+    /// Attaches a volume to an instance.
+    pub fn attach_volume(
+        &mut self,
+        tenant: &str,
+        id: &VolumeId,
+        instance: &InstanceId,
+        fault: Option<&Fault>,
+    ) -> Result<Volume> {
+        let rec = self.volume_rec(tenant, id)?;
+        let seq = rec.seq;
+        let region = rec.volume.region.clone();
+        let t = self.check_volume(id, &rec.volume.state, VolumeOp::Attach)?;
+        let inst = self.instance(tenant, instance)?;
+        self.check_attachable(tenant, &inst, &region)?;
+        if let Some(rec) = self.volumes.get_mut(&seq) {
+            rec.volume
+                .attachments
+                .push(Attachment::new(instance.clone()));
+        }
+        self.run_volume(seq, VolumeOp::Attach, &t, fault);
+        self.volume_now(seq)
+    }
+
+    /// Detaches a volume.
+    pub fn detach_volume(
+        &mut self,
+        tenant: &str,
+        id: &VolumeId,
+        fault: Option<&Fault>,
+    ) -> Result<Volume> {
+        let rec = self.volume_rec(tenant, id)?;
+        let seq = rec.seq;
+        let t = self.check_volume(id, &rec.volume.state, VolumeOp::Detach)?;
+        if self.policy.detach_needs_stopped {
+            self.check_instances(tenant, &rec.volume, VolumeOp::Detach, |s| {
+                s != InstanceState::Running
+            })?;
+        }
+        self.run_volume(seq, VolumeOp::Detach, &t, fault);
+        self.volume_now(seq)
+    }
+
+    /// Grows a volume.
+    pub fn resize_volume(
+        &mut self,
+        tenant: &str,
+        id: &VolumeId,
+        new_size: Size,
+        fault: Option<&Fault>,
+    ) -> Result<Volume> {
+        let rec = self.volume_rec(tenant, id)?;
+        let seq = rec.seq;
+        check_grow(rec.volume.size, new_size)?;
+        self.check_size(new_size)?;
+        let t = self.check_volume(id, &rec.volume.state, VolumeOp::Resize)?;
+        if rec.volume.state == VolumeState::InUse {
+            match self.policy.attached_resize {
+                AttachedResize::Allowed => {}
+                AttachedResize::Refused => {
+                    return Err(Error::invalid_state(
+                        ResourceKind::Volume,
+                        id.as_str(),
+                        rec.volume.state.as_str(),
+                        VolumeOp::Resize.name(),
+                    ));
+                }
+                AttachedResize::StoppedInstanceOnly => {
+                    self.check_instances(tenant, &rec.volume, VolumeOp::Resize, |s| {
+                        s == InstanceState::Stopped
+                    })?;
+                }
+            }
+        }
+        let grow = new_size.as_gib() - rec.volume.size.as_gib();
+        self.check_quota(
+            tenant,
+            QuotaUsage {
+                gigabytes: grow,
+                ..QuotaUsage::NONE
+            },
+        )?;
+        let bytes = bytes_of(new_size)?;
+        let data = Arc::clone(&rec.data);
+        lock_image(&data).resize(bytes);
+        if let Some(rec) = self.volumes.get_mut(&seq) {
+            rec.volume.size = new_size;
+        }
+        self.run_volume(seq, VolumeOp::Resize, &t, fault);
+        self.volume_now(seq)
+    }
+
+    /// Clones a volume.
+    pub fn clone_volume(
+        &mut self,
+        tenant: &str,
+        id: &VolumeId,
+        req: &CloneVolume,
+        fault: Option<&Fault>,
+    ) -> Result<Volume> {
+        if !self.policy.clone {
+            return Err(self.unsupported("clone_volume"));
+        }
+        let rec = self.volume_rec(tenant, id)?;
+        let create = CreateVolume::new(req.name.clone(), rec.volume.size)
+            .with_region(rec.volume.region.clone())
+            .with_source(VolumeSource::Volume(id.clone()))
+            .with_labels(req.labels.clone());
+        let create = match &rec.volume.volume_type {
+            Some(t) => create.with_volume_type(t.clone()),
+            None => create,
+        };
+        self.create_volume(tenant, &create, fault)
+    }
+}
