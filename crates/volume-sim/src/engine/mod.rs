@@ -11,6 +11,7 @@
 pub mod clock;
 mod control;
 pub mod fault;
+pub(crate) mod made_up;
 pub mod policy;
 pub mod store;
 

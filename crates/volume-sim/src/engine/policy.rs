@@ -160,6 +160,9 @@ pub struct Policy {
     pub default_size: Option<Size>,
     /// What names are allowed.
     pub name_rule: NameRule,
+    /// The longest name [`name_rule`](Self::name_rule) allows, in
+    /// characters, said in [`Capabilities`] (`None`: not known).
+    pub max_name_len: Option<usize>,
     /// Names must be unique within a tenant.
     pub unique_names: bool,
     /// Resize of attached volumes.
@@ -225,6 +228,7 @@ impl Default for Policy {
             size_step: 1,
             default_size: None,
             name_rule: any_reasonable_name,
+            max_name_len: Some(255),
             unique_names: false,
             attached_resize: AttachedResize::Allowed,
             delete_with_snapshots: false,
@@ -313,6 +317,7 @@ impl Policy {
             .with_backups(self.backups, self.incremental_backups)
             .with_sizes(self.min_size, self.max_size)
             .with_max_page_size(self.max_page_size)
+            .with_max_name_len(self.max_name_len)
     }
 
     /// Checks a size against the limits and the step.

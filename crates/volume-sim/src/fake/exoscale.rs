@@ -129,12 +129,12 @@ use volume_core::{
     UpdateVolume, Volume, VolumeId, VolumeState,
 };
 
-use super::made_up::mix;
 use super::registry::{Entry, Setting, Settings};
 use super::{
     Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, RejectKind, Rejection,
 };
+use crate::engine::made_up::mix;
 use crate::engine::policy::any_reasonable_name;
 use crate::engine::{
     AttachedResize, Control, Delays, Engine, EngineConfig, Fault, IdStyle, Policy, SimOp,
@@ -198,6 +198,7 @@ pub fn policy() -> Policy {
         size_step: 1,
         default_size: None,
         name_rule: any_reasonable_name,
+        max_name_len: Some(255),
         unique_names: false,
         attached_resize: AttachedResize::StoppedInstanceOnly,
         delete_with_snapshots: true,

@@ -84,8 +84,12 @@
 //!   detached and deleted (200 `{}`), as the recordings show; when the
 //!   Linode is `running` it is a 400 ("Volume must be detached before it
 //!   can be deleted.", the words of libcloud's own check). A volume that is
-//!   still `creating` or `resizing` cannot be updated, resized, cloned or
-//!   deleted (400) — the engine's lifecycle table.
+//!   still `creating` can be deleted (200 `{}`): linodego's recording
+//!   `TestInstance_Volumes_List` deletes one right after the listing shows
+//!   it `creating`, so [`policy`] relaxes the core lifecycle table with
+//!   [`LINODE_LIFECYCLE`](crate::engine::LINODE_LIFECYCLE). A volume still
+//!   `creating` or `resizing` cannot be updated, resized or cloned, nor
+//!   deleted while `resizing` (400), as the core table says.
 //! - `config_id` (and linode_api4's `config`) are accepted and ignored: the
 //!   fake has no Linode configs. `encryption` is kept and shown
 //!   (`disabled` unless asked for, as the spec's default).
@@ -118,12 +122,12 @@ use volume_core::{
 };
 
 use self::filter::{Filter, FilterError};
-use super::made_up::mix;
 use super::registry::{Entry, Setting, Settings};
 use super::{
     Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, RateLimit, RateStatus, Rejection,
 };
+use crate::engine::made_up::mix;
 use crate::engine::{AttachedResize, Control, Delays, Engine, Fault, IdStyle, Policy, SimOp};
 use volume_core::time::format_naive_utc as naive_utc;
 
@@ -244,6 +248,7 @@ pub fn policy() -> Policy {
         size_step: 1,
         default_size: Some(Size::gib(DEFAULT_SIZE)),
         name_rule: label_rule,
+        max_name_len: Some(32),
         unique_names: false,
         volume_types: &[],
         attached_resize: AttachedResize::Allowed,

@@ -46,7 +46,6 @@
 mod dialect;
 pub mod exoscale;
 pub mod linode;
-mod made_up;
 mod message;
 mod mock;
 pub(crate) use mock::mount_fallback;

@@ -26,6 +26,7 @@ mod snapshots;
 mod tenants;
 mod volumes;
 
+use super::made_up::mix;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -167,14 +168,6 @@ pub(crate) fn lock_image(data: &SharedImage) -> std::sync::MutexGuard<'_, Image>
 fn bytes_of(size: Size) -> Result<u64> {
     size.bytes()
         .ok_or_else(|| Error::invalid_input("size", format!("{size} is too large")))
-}
-
-/// A 64-bit mix (splitmix64), for UUID-shaped ids that repeat from run to run.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 impl Control {

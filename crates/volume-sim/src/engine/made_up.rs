@@ -1,4 +1,4 @@
-//! Values a fake makes up (host UUIDs, addresses, operation ids) that must
+//! Values the simulator makes up (ids, host UUIDs, addresses) that must
 //! differ per resource and repeat from run to run.
 
 /// A 64-bit mix (splitmix64's finaliser): a fixed, well-spread function of
