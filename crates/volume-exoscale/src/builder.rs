@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use volume_core::http::{redact_url, ClientOptions, Secret, Transport, Url};
+use volume_core::http::{redact_url, ClientOptions, Env, Secret, Transport, Url};
 use volume_core::{Error, RegionId, Result};
 
 use crate::client::Client;
@@ -116,21 +116,15 @@ impl ExoscaleBuilder {
     /// `EXOSCALE_API_SECRET` and, when set, `EXOSCALE_ZONE`. Unset variables
     /// leave the defaults; [`build`](Self::build) then says what is missing.
     pub fn from_env() -> Self {
-        Self::from_lookup(|name| std::env::var_os(name))
+        Self::from_env_in(&Env::process())
     }
 
-    /// [`from_env`](Self::from_env) with the variables read by `lookup`.
-    fn from_lookup(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
+    /// [`from_env`](Self::from_env) with the variables of `env`.
+    pub fn from_env_in(env: &Env) -> Self {
         let mut builder = Self::new();
-        if let Some(key) = lookup(API_KEY_ENV) {
-            builder.api_key = Some(key.to_string_lossy().trim().to_owned());
-        }
-        if let Some(secret) = lookup(API_SECRET_ENV) {
-            builder.api_secret = Some(Secret::new(secret.to_string_lossy().into_owned()));
-        }
-        if let Some(zone) = lookup(ZONE_ENV).filter(|z| !z.is_empty()) {
-            builder.zone = Some(zone.to_string_lossy().trim().to_owned());
-        }
+        builder.api_key = env.string(&[API_KEY_ENV]);
+        builder.api_secret = env.secret(&[API_SECRET_ENV]);
+        builder.zone = env.string(&[ZONE_ENV]);
         builder
     }
 
@@ -305,16 +299,16 @@ mod tests {
             key: Option<&'static str>,
             secret: Option<&'static str>,
             zone: Option<&'static str>,
-        ) -> impl Fn(&str) -> Option<std::ffi::OsString> {
-            move |name| match name {
+        ) -> Env {
+            Env::from_fn(move |name| match name {
                 API_KEY_ENV => key.map(Into::into),
                 API_SECRET_ENV => secret.map(Into::into),
                 ZONE_ENV => zone.map(Into::into),
                 _ => None,
-            }
+            })
         }
         let e =
-            ExoscaleBuilder::from_lookup(env(Some("EXOk"), Some("s3cr3t-val"), Some("at-vie-1")))
+            ExoscaleBuilder::from_env_in(&env(Some("EXOk"), Some("s3cr3t-val"), Some("at-vie-1")))
                 .build()
                 .unwrap();
         assert_eq!(e.zone().as_str(), "at-vie-1");
@@ -323,21 +317,21 @@ mod tests {
             "https://api-at-vie-1.exoscale.com/v2"
         );
         assert!(!format!("{e:?}").contains("s3cr3t"));
-        let e = ExoscaleBuilder::from_lookup(env(Some("EXOk"), Some("s"), None))
+        let e = ExoscaleBuilder::from_env_in(&env(Some("EXOk"), Some("s"), None))
             .build()
             .unwrap();
         assert_eq!(e.zone().as_str(), DEFAULT_ZONE);
-        let b = ExoscaleBuilder::from_lookup(env(Some("EXOk"), Some("s3cr3t-val"), None));
+        let b = ExoscaleBuilder::from_env_in(&env(Some("EXOk"), Some("s3cr3t-val"), None));
         let shown = format!("{b:?}");
         assert!(
             shown.contains("******") && !shown.contains("s3cr3t"),
             "{shown}"
         );
-        let e = ExoscaleBuilder::from_lookup(env(None, None, None))
+        let e = ExoscaleBuilder::from_env_in(&env(None, None, None))
             .build()
             .unwrap_err();
         assert!(e.to_string().contains(API_KEY_ENV), "{e}");
-        let e = ExoscaleBuilder::from_lookup(env(Some("k"), None, None))
+        let e = ExoscaleBuilder::from_env_in(&env(Some("k"), None, None))
             .build()
             .unwrap_err();
         assert!(e.to_string().contains(API_SECRET_ENV), "{e}");
@@ -353,23 +347,5 @@ mod tests {
         assert_eq!(e.zone().as_str(), "de-muc-1");
         assert_eq!(e.endpoint().as_str(), "http://127.0.0.1:8080/v2");
         assert_eq!(e.to_string(), "Exoscale(de-muc-1)");
-    }
-
-    #[test]
-    fn the_http_settings_are_one_client_options() {
-        use std::time::Duration;
-        use volume_core::http::{ClientOptions, HttpClient, RetryConfig};
-
-        let b = ok()
-            .with_client_options(ClientOptions::new().with_user_agent_suffix("tool/1"))
-            .for_paused_clock()
-            .with_timeout(Duration::from_secs(5))
-            .with_retry(RetryConfig::none());
-        let options = b.client_options();
-        assert_eq!(options.timeout(), Some(Duration::from_secs(5)));
-        assert_eq!(options.user_agent_suffix(), Some("tool/1"));
-        assert_eq!(options.retry().max_retries, 0);
-        assert!(options.is_paused_clock());
-        assert!(b.with_http_client(HttpClient::new()).build().is_ok());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use volume_core::http::{redact_url, BearerToken, ClientOptions, Secret, Transport, Url};
+use volume_core::http::{redact_url, BearerToken, ClientOptions, Env, Secret, Transport, Url};
 use volume_core::{Error, Result};
 
 use crate::client::Client;
@@ -85,18 +85,14 @@ impl LinodeBuilder {
     /// Unset variables leave the defaults; [`build`](Self::build) then says
     /// what is missing.
     pub fn from_env() -> Self {
-        Self::from_lookup(|name| std::env::var_os(name))
+        Self::from_env_in(&Env::process())
     }
 
-    /// [`from_env`](Self::from_env) with the variables read by `lookup`.
-    fn from_lookup(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
+    /// [`from_env`](Self::from_env) with the variables of `env`.
+    pub fn from_env_in(env: &Env) -> Self {
         let mut builder = Self::new();
-        if let Some(token) = lookup(TOKEN_ENV) {
-            builder.token = Some(Secret::new(token.to_string_lossy().into_owned()));
-        }
-        if let Some(url) = lookup(API_URL_ENV) {
-            builder.base_url = Some(url.to_string_lossy().into_owned());
-        }
+        builder.token = env.secret(&[TOKEN_ENV]);
+        builder.base_url = env.string(&[API_URL_ENV]);
         builder
     }
 
@@ -190,17 +186,14 @@ mod tests {
 
     #[test]
     fn from_env_reads_the_token_and_the_api_url() {
-        fn env(
-            token: Option<&'static str>,
-            url: Option<&'static str>,
-        ) -> impl Fn(&str) -> Option<std::ffi::OsString> {
-            move |name| match name {
+        fn env(token: Option<&'static str>, url: Option<&'static str>) -> Env {
+            Env::from_fn(move |name| match name {
                 TOKEN_ENV => token.map(Into::into),
                 API_URL_ENV => url.map(Into::into),
                 _ => None,
-            }
+            })
         }
-        let l = LinodeBuilder::from_lookup(env(
+        let l = LinodeBuilder::from_env_in(&env(
             Some("s3cret-token"),
             Some("http://127.0.0.1:9/v4beta"),
         ))
@@ -208,17 +201,17 @@ mod tests {
         .unwrap();
         assert_eq!(l.base_url().as_str(), "http://127.0.0.1:9/v4beta");
         assert!(!format!("{l:?}").contains("s3cret"));
-        let l = LinodeBuilder::from_lookup(env(Some("t"), None))
+        let l = LinodeBuilder::from_env_in(&env(Some("t"), None))
             .build()
             .unwrap();
         assert_eq!(l.base_url().as_str(), DEFAULT_BASE_URL);
-        let b = LinodeBuilder::from_lookup(env(Some("s3cret-token"), None));
+        let b = LinodeBuilder::from_env_in(&env(Some("s3cret-token"), None));
         assert!(format!("{b:?}").contains("******") && !format!("{b:?}").contains("s3cret"));
-        let e = LinodeBuilder::from_lookup(env(None, None))
+        let e = LinodeBuilder::from_env_in(&env(None, None))
             .build()
             .unwrap_err();
         assert!(e.to_string().contains("LINODE_TOKEN"), "{e}");
-        let e = LinodeBuilder::from_lookup(env(Some(""), None))
+        let e = LinodeBuilder::from_env_in(&env(Some(""), None))
             .build()
             .unwrap_err();
         assert!(

@@ -158,6 +158,7 @@
 
 pub mod auth;
 pub mod backoff;
+pub mod env;
 pub mod options;
 pub mod pagination;
 mod path;
@@ -171,6 +172,7 @@ pub use auth::{
     Token, TokenSource,
 };
 pub use backoff::{Backoff, BackoffConfig};
+pub use env::Env;
 pub use options::ClientOptions;
 pub use pagination::{paginate, paginate_links};
 pub use path::redact_url;

@@ -134,7 +134,7 @@ use super::{
     Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, RejectKind, Rejection,
 };
-use crate::engine::made_up::mix;
+use crate::engine::made_up::{mix, uuid};
 use crate::engine::policy::any_reasonable_name;
 use crate::engine::{
     AttachedResize, Control, Delays, Engine, EngineConfig, Fault, IdStyle, Policy, SimOp,
@@ -924,14 +924,7 @@ fn all_snapshots(c: &Control, tenant: &str) -> Vec<Snapshot> {
 fn uuid_from(n: u64) -> String {
     let hi = mix(n ^ 0x6f70_6572_6174_696f);
     let lo = mix(hi ^ n.rotate_left(29));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xffff,
-        hi & 0x0fff,
-        0x8000 | ((lo >> 48) & 0x3fff),
-        lo & 0xffff_ffff_ffff
-    )
+    uuid(hi, lo)
 }
 
 // ----- the request pipeline ---------------------------------------------------------------

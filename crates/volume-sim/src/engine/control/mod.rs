@@ -26,7 +26,7 @@ mod snapshots;
 mod tenants;
 mod volumes;
 
-use super::made_up::mix;
+use super::made_up::{mix, uuid};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -229,14 +229,7 @@ impl Control {
             IdStyle::Uuid => {
                 let hi = mix(self.seed ^ seq);
                 let lo = mix(hi ^ seq.rotate_left(32));
-                format!(
-                    "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-                    hi >> 32,
-                    (hi >> 16) & 0xffff,
-                    hi & 0x0fff,
-                    0x8000 | ((lo >> 48) & 0x3fff),
-                    lo & 0xffff_ffff_ffff
-                )
+                uuid(hi, lo)
             }
         };
         self.ids.insert(id.clone(), seq);
