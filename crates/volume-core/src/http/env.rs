@@ -24,8 +24,11 @@ use super::secret::Secret;
 /// assert_eq!(env.string(&["NOT_SET"]), None);
 /// ```
 pub struct Env {
-    lookup: Box<dyn Fn(&str) -> Option<OsString> + Send + Sync>,
+    lookup: Box<Lookup>,
 }
+
+/// How [`Env`] reads one variable.
+type Lookup = dyn Fn(&str) -> Option<OsString> + Send + Sync;
 
 impl fmt::Debug for Env {
     // Values may be credentials: never shown.
