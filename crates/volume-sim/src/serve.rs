@@ -2,19 +2,27 @@
 //! CLIs, scripts. This is the library side of the `volume-sim` binary (and
 //! of `volume serve`).
 //!
-//! Each fake answers under its provider's own path prefix (Linode: `/v4`),
-//! so one port serves every dialect; any other path gets a JSON 404. The
-//! engine's clock follows the wall clock (scaled by
+//! The fakes come from the [registry](crate::fake::registry): each answers
+//! under its provider's own path prefix (Linode: `/v4`, Exoscale: `/v2`),
+//! so one port serves every dialect; a path no fake claims gets a JSON 404.
+//! The engines' clocks follow the wall clock (scaled by
 //! [`ServeConfig::time_scale`]) so that `creating` turns `active` by itself
 //! a couple of seconds later, and each tenant starts with a few instances
 //! per region.
+//!
+//! The server is hyper's HTTP/1.1 server: it keeps nothing once an answer
+//! is sent, reads no body past [`Limits::max_body_bytes`] (a larger one gets
+//! a 413 in the claiming provider's error shape), answers a malformed
+//! request with a 400 and a closed connection, caps open connections, and
+//! keeps accepting after a failed `accept` (such as running out of file
+//! descriptors), backing off until it can.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use volume_sim::serve::{ServeConfig, Server};
 //!
 //! let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-//! let server = Server::start(listener, &ServeConfig::default()).await;
+//! let server = Server::start(listener, &ServeConfig::default()).await.unwrap();
 //! for d in server.dialects() {
 //!     println!("{:<8} {}   {}", d.name, d.base_url, d.credentials);
 //! }
@@ -22,79 +30,110 @@
 //! ```
 
 use std::fmt;
-use std::net::{SocketAddr, TcpListener};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use wiremock::MockServer;
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 
 use crate::engine::ClockMode;
-use crate::fake::exoscale::{self, ExoscaleFake};
-use crate::fake::linode::{self, LinodeFake};
+use crate::fake::registry::{Entry, Settings, REGISTRY};
+use crate::fake::{strip_prefix, FakeOptions, FakeRequest, FakeResponse, Handler, Rejection};
+
+/// What the server accepts, so that no client can make it hold unbounded
+/// memory, descriptors or time. Every limit is a flag of the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Connections open at once; more wait in the listen backlog (256).
+    pub max_connections: usize,
+    /// A request body's size: a larger one is refused with a 413 in the
+    /// provider's error shape before more than this is read (1 MiB; the
+    /// fakes' APIs take small JSON documents).
+    pub max_body_bytes: usize,
+    /// The request line and headers together (64 KiB; at least 8 KiB):
+    /// beyond, a 431.
+    pub max_header_bytes: usize,
+    /// Header fields in one request (100): beyond, a 431.
+    pub max_headers: usize,
+    /// How long the server waits for a request's head, from when the
+    /// connection starts waiting for one (30 s). This also closes a
+    /// keep-alive connection left idle that long.
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive once its head has
+    /// (30 s); beyond, a 408 and a closed connection.
+    pub body_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 256,
+            max_body_bytes: 1 << 20,
+            max_header_bytes: 64 << 10,
+            max_headers: 100,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+        }
+    }
+}
 
 /// How to serve.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServeConfig {
-    /// The bearer token the Linode fake accepts
-    /// ([`linode::DEFAULT_TOKEN`] by default).
-    pub linode_token: String,
-    /// The API key the Exoscale fake accepts ([`exoscale::DEFAULT_KEY`]).
-    pub exoscale_key: String,
-    /// The secret of that key ([`exoscale::DEFAULT_SECRET`]).
-    pub exoscale_secret: String,
+    /// The dialects' own settings (tokens, keys, rate limits), by flag;
+    /// [`Settings::defaults`] by default.
+    pub settings: Settings,
     /// Simulated seconds per real second (1.0: real time).
     pub time_scale: f64,
     /// Instances seeded per region for each tenant.
     pub instances_per_region: u32,
-    /// The seed for faults at a rate.
+    /// The seed for ids and faults at a rate.
     pub seed: u64,
-    /// Per-token rate limit of the Linode fake: at most this many requests
-    /// per minute (of simulated time). `None`: no limit.
-    pub linode_rate_limit: Option<u32>,
-    /// Print one line per request to stderr.
+    /// Print one line per request to stderr (never headers or bodies).
     pub log_requests: bool,
-}
-
-impl fmt::Debug for ServeConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServeConfig")
-            .field("linode_token", &"******")
-            .field("exoscale_key", &self.exoscale_key)
-            .field("exoscale_secret", &"******")
-            .field("time_scale", &self.time_scale)
-            .field("instances_per_region", &self.instances_per_region)
-            .field("seed", &self.seed)
-            .field("linode_rate_limit", &self.linode_rate_limit)
-            .finish_non_exhaustive()
-    }
+    /// What the server accepts.
+    pub limits: Limits,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
         Self {
-            linode_token: linode::DEFAULT_TOKEN.to_owned(),
-            exoscale_key: exoscale::DEFAULT_KEY.to_owned(),
-            exoscale_secret: exoscale::DEFAULT_SECRET.to_owned(),
+            settings: Settings::defaults(),
             time_scale: 1.0,
             instances_per_region: 3,
             seed: 0x5eed,
-            linode_rate_limit: None,
             log_requests: false,
+            limits: Limits::default(),
         }
     }
 }
 
 impl ServeConfig {
-    /// Sets the Exoscale API key and secret.
-    pub fn with_exoscale_key(mut self, key: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.exoscale_key = key.into();
-        self.exoscale_secret = secret.into();
-        self
-    }
-
-    /// Sets the Linode token.
-    pub fn with_linode_token(mut self, token: impl Into<String>) -> Self {
-        self.linode_token = token.into();
-        self
+    /// Sets one dialect setting by its flag (`"linode-token"`).
+    ///
+    /// # Errors
+    /// When no dialect of the registry has that setting.
+    pub fn with_setting(
+        mut self,
+        flag: &str,
+        value: impl Into<String>,
+    ) -> Result<Self, ServeError> {
+        self.settings
+            .set(flag, value)
+            .map_err(ServeError::Setting)?;
+        Ok(self)
     }
 
     /// Sets the clock's speed (simulated seconds per real second).
@@ -115,17 +154,44 @@ impl ServeConfig {
         self
     }
 
-    /// Limits each Linode token to `per_minute` requests a minute.
-    pub fn with_linode_rate_limit(mut self, per_minute: Option<u32>) -> Self {
-        self.linode_rate_limit = per_minute;
-        self
-    }
-
     /// Prints one line per request to stderr.
     pub fn with_log_requests(mut self, on: bool) -> Self {
         self.log_requests = on;
         self
     }
+
+    /// Sets the server's limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    fn fake_options(&self) -> FakeOptions {
+        let speed = if self.time_scale.is_finite() && self.time_scale > 0.0 {
+            self.time_scale
+        } else {
+            1.0
+        };
+        FakeOptions {
+            clock: ClockMode::Wall { speed },
+            instances_per_region: self.instances_per_region,
+            seed: self.seed,
+            log_requests: self.log_requests,
+            ..FakeOptions::default()
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// A dialect setting is wrong (the message names its flag).
+    #[error("{0}")]
+    Setting(String),
+    /// The listener could not be used.
+    #[error("cannot serve: {0}")]
+    Io(#[from] io::Error),
 }
 
 /// One dialect being served.
@@ -136,8 +202,8 @@ pub struct Dialect {
     pub name: &'static str,
     /// Where its API is, e.g. `http://127.0.0.1:8080/v4`.
     pub base_url: String,
-    /// How to authenticate, for people (e.g. `token: ...`). Local fakes'
-    /// credentials are not secrets, so they are shown.
+    /// How to authenticate, for people (`token: ...`): a secret the user
+    /// chose is never shown, only the documented defaults are.
     pub credentials: String,
 }
 
@@ -150,109 +216,295 @@ impl fmt::Debug for Dialect {
     }
 }
 
-/// The fakes, running on one port until dropped.
+/// The fakes, served on one port until dropped.
 pub struct Server {
-    server: MockServer,
-    linode: LinodeFake,
-    linode_token: String,
-    exoscale: ExoscaleFake,
-    exoscale_key: String,
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    settings: Settings,
+    accepting: tokio::task::JoinHandle<()>,
 }
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("address", self.server.address())
+            .field("address", &self.address)
+            .field("limits", &self.shared.limits)
             .finish_non_exhaustive()
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Ends the accept loop, and with it every connection (they live in
+        // its `JoinSet`).
+        self.accepting.abort();
+    }
+}
+
+/// What every connection shares.
+struct Shared {
+    fakes: Vec<(Entry, Arc<dyn Handler>)>,
+    limits: Limits,
+    log_requests: bool,
+}
+
 impl Server {
-    /// Serves every fake on `listener` (already bound: the caller chooses the
-    /// address, loopback by default). Runs on a thread of its own until the
-    /// `Server` is dropped.
-    pub async fn start(listener: TcpListener, config: &ServeConfig) -> Self {
-        let clock = ClockMode::Wall {
-            speed: if config.time_scale.is_finite() && config.time_scale > 0.0 {
-                config.time_scale
-            } else {
-                1.0
-            },
-        };
-        let mut builder = LinodeFake::builder()
-            .token(config.linode_token.clone(), linode::DEFAULT_TENANT)
-            .clock(clock)
-            .instances_per_region(config.instances_per_region)
-            .seed(config.seed)
-            .log_requests(config.log_requests);
-        if let Some(n) = config.linode_rate_limit {
-            builder = builder.rate_limit(n, std::time::Duration::from_secs(60));
-        }
-        let linode = builder.build();
-        let server = MockServer::builder()
-            .listener(listener)
-            .disable_request_recording()
-            .start()
-            .await;
-        linode.mount(&server).await;
-        let exoscale = ExoscaleFake::builder()
-            .key(
-                config.exoscale_key.clone(),
-                config.exoscale_secret.clone(),
-                exoscale::DEFAULT_TENANT,
-            )
-            .clock(clock)
-            .instances_per_region(config.instances_per_region)
-            .seed(config.seed)
-            .log_requests(config.log_requests)
-            .build();
-        exoscale.mount(&server).await;
-        // Anything no fake claims: a JSON 404 rather than wiremock's empty one.
-        crate::fake::mount_fallback(&server, linode.handler()).await;
-        Self {
-            server,
-            linode,
-            linode_token: config.linode_token.clone(),
-            exoscale,
-            exoscale_key: config.exoscale_key.clone(),
-        }
+    /// Builds every fake of the registry and serves them on `listener`
+    /// (already bound: the caller chooses the address, loopback by
+    /// default), on the current tokio runtime, until the `Server` is
+    /// dropped.
+    ///
+    /// # Errors
+    /// [`ServeError::Setting`] when a dialect setting is wrong;
+    /// [`ServeError::Io`] when the listener cannot be used.
+    pub async fn start(
+        listener: std::net::TcpListener,
+        config: &ServeConfig,
+    ) -> Result<Self, ServeError> {
+        let options = config.fake_options();
+        let fakes = REGISTRY
+            .iter()
+            .map(|entry| {
+                Ok((
+                    *entry,
+                    (entry.build)(&options, &config.settings).map_err(ServeError::Setting)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, ServeError>>()?;
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        let address = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            fakes,
+            limits: config.limits,
+            log_requests: config.log_requests,
+        });
+        let accepting = tokio::spawn(accept(listener, Arc::clone(&shared)));
+        Ok(Self {
+            address,
+            shared,
+            settings: config.settings.clone(),
+            accepting,
+        })
     }
 
     /// The address it listens on.
     pub fn address(&self) -> SocketAddr {
-        *self.server.address()
+        self.address
     }
 
     /// `http://ADDRESS`.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        format!("http://{}", self.address)
     }
 
-    /// The Linode fake (its engine: clock, faults, state).
-    pub fn linode(&self) -> &LinodeFake {
-        &self.linode
+    /// The fake of `provider` (`"linode"`): its engine, to step the clock,
+    /// inject faults or look inside.
+    pub fn fake(&self, provider: &str) -> Option<&Arc<dyn Handler>> {
+        self.shared
+            .fakes
+            .iter()
+            .find(|(entry, _)| entry.name == provider)
+            .map(|(_, fake)| fake)
     }
 
-    /// The Exoscale fake.
-    pub fn exoscale(&self) -> &ExoscaleFake {
-        &self.exoscale
-    }
-
-    /// Every dialect served, with its base URL and credentials.
+    /// Every dialect served, in registry order, with its base URL and
+    /// credentials.
     pub fn dialects(&self) -> Vec<Dialect> {
-        vec![
-            Dialect {
-                name: "linode",
-                base_url: LinodeFake::base_url(&self.server),
-                credentials: format!("token: {}", self.linode_token),
-            },
-            Dialect {
-                name: "exoscale",
-                base_url: ExoscaleFake::base_url(&self.server),
-                // The secret is a flag the user chose or its documented
-                // default; the key alone identifies it.
-                credentials: format!("key: {}   secret: see --exoscale-secret", self.exoscale_key),
-            },
-        ]
+        let origin = self.uri();
+        self.shared
+            .fakes
+            .iter()
+            .map(|(entry, fake)| Dialect {
+                name: entry.name,
+                base_url: fake.base_url(&origin),
+                credentials: (entry.credentials)(&self.settings),
+            })
+            .collect()
     }
+}
+
+/// Accepts connections until aborted. A failed `accept` (out of file
+/// descriptors, say) is waited out with a growing pause rather than ending
+/// the loop, so the server recovers once descriptors are free again.
+async fn accept(listener: TcpListener, shared: Arc<Shared>) {
+    const FIRST_PAUSE: Duration = Duration::from_millis(5);
+    const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+    let permits = Arc::new(Semaphore::new(shared.limits.max_connections.max(1)));
+    let mut connections = JoinSet::new();
+    let mut pause = FIRST_PAUSE;
+    loop {
+        while connections.try_join_next().is_some() {}
+        // At the cap, wait for a connection to end before accepting: the
+        // rest wait in the kernel's backlog.
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                pause = FIRST_PAUSE;
+                connections.spawn(connection(stream, Arc::clone(&shared), permit));
+            }
+            Err(e) => {
+                if shared.log_requests {
+                    eprintln!("volume-sim: accept failed ({e}); retrying in {pause:?}");
+                }
+                drop(permit);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_PAUSE);
+            }
+        }
+    }
+}
+
+/// Serves one connection with hyper's HTTP/1.1 server: keep-alive, the
+/// head limits and timeout, 400 and close on anything malformed.
+async fn connection(stream: TcpStream, shared: Arc<Shared>, _permit: OwnedSemaphorePermit) {
+    let _ = stream.set_nodelay(true);
+    let limits = shared.limits;
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        // hyper refuses less than 8 KiB.
+        .max_buf_size(limits.max_header_bytes.max(8 << 10))
+        .max_headers(limits.max_headers.max(1));
+    let service = service_fn(move |request| {
+        let shared = Arc::clone(&shared);
+        async move { shared.answer(request).await }
+    });
+    // A connection's errors (a malformed request, a client gone, a dropped
+    // connection fault) end that connection and nothing else.
+    let _ = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// Closes the connection instead of answering: the fault
+/// [`FakeResponse::drop_connection`] asks for.
+#[derive(Debug)]
+struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+impl Shared {
+    /// The fake whose prefix claims `path`, raw as sent (so `/v4/../v2` is
+    /// Linode's, never Exoscale's).
+    fn claimant(&self, path: &str) -> Option<&Arc<dyn Handler>> {
+        self.fakes.iter().map(|(_, fake)| fake).find(|fake| {
+            fake.prefixes()
+                .iter()
+                .any(|p| strip_prefix(path, p).is_some())
+        })
+    }
+
+    async fn answer(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, DropConnection> {
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path().to_owned();
+        let fake = self.claimant(&path);
+        let max = self.limits.max_body_bytes;
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = if declared.is_some_and(|n| n > max as u64) {
+            // Refused on its declared length, before a byte of it is read.
+            Err(Rejection::too_large(max))
+        } else {
+            match tokio::time::timeout(self.limits.body_timeout, Limited::new(body, max).collect())
+                .await
+            {
+                Ok(Ok(collected)) => Ok(collected.to_bytes()),
+                Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                    Err(Rejection::too_large(max))
+                }
+                Ok(Err(_)) => Err(Rejection::malformed("The request body could not be read")),
+                Err(_) => Err(Rejection::new(
+                    crate::fake::RejectKind::Malformed,
+                    408,
+                    "The request body did not arrive in time",
+                )),
+            }
+        };
+        let response = match (fake, body) {
+            (None, _) => self.not_served(&path),
+            (Some(fake), Err(rejection)) => {
+                // The rest of the body is unread: the connection cannot be
+                // used for another request.
+                let mut response = fake.reject(&rejection);
+                response
+                    .headers
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
+            (Some(fake), Ok(body)) => {
+                let request = FakeRequest {
+                    method: parts.method.clone(),
+                    path: path.clone(),
+                    query: parts.uri.query().map(str::to_owned),
+                    headers: parts.headers,
+                    body,
+                };
+                let response = fake.handle(&request);
+                if let Some(delay) = response.delay.filter(|d| !d.is_zero()) {
+                    tokio::time::sleep(delay).await;
+                }
+                if response.drop_connection {
+                    return Err(DropConnection);
+                }
+                // The fake logged it.
+                return Ok(to_hyper(response));
+            }
+        };
+        if self.log_requests {
+            eprintln!(
+                "{:<8} {} {} -> {}",
+                fake.map_or("-", |f| f.name()),
+                parts.method,
+                path,
+                response.wire_status()
+            );
+        }
+        Ok(to_hyper(response))
+    }
+
+    /// The answer for a path no fake claims: JSON, naming the prefixes that
+    /// are served.
+    fn not_served(&self, path: &str) -> FakeResponse {
+        let served: Vec<String> = self
+            .fakes
+            .iter()
+            .flat_map(|(entry, fake)| {
+                fake.prefixes()
+                    .iter()
+                    .map(move |p| format!("{p} ({})", entry.name))
+            })
+            .collect();
+        FakeResponse::json(
+            404,
+            &serde_json::json!({
+                "error": "not_found",
+                "message": format!("No fake is served at {path}; the fakes are under {}", served.join(", ")),
+            }),
+        )
+    }
+}
+
+fn to_hyper(response: FakeResponse) -> Response<Full<Bytes>> {
+    let status =
+        StatusCode::from_u16(response.wire_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = Response::new(Full::new(response.body));
+    *out.status_mut() = status;
+    *out.headers_mut() = response.headers;
+    out
 }

@@ -4,21 +4,26 @@
 //! ```text
 //! cargo run -p volume-sim --bin volume-sim -- --listen 127.0.0.1:8080
 //! linode   http://127.0.0.1:8080/v4   token: volume-sim-linode-token
+//! exoscale http://127.0.0.1:8080/v2   key: EXOvolumesim   secret: ...
 //! ```
 //!
 //! Binds to loopback unless told otherwise, prints one line per dialect with
 //! its base URL and credentials, serves until Ctrl-C (or SIGTERM), then exits
-//! with status 0.
+//! with status 0. The dialects' own flags (`--linode-token`,
+//! `--exoscale-secret`, ...) come from the registry of fakes; secret ones
+//! never show their value in `--help` or in the banner.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::Parser;
-use volume_sim::fake::{exoscale, linode};
-use volume_sim::serve::{ServeConfig, Server};
+use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser};
+use volume_sim::fake::registry::{Setting, Settings, REGISTRY};
+use volume_sim::serve::{Limits, ServeConfig, Server};
 
-/// Serve volume-rs's fake clouds (Linode so far) on one local port.
+/// Serve volume-rs's fake clouds (every provider of the registry) on one
+/// local port.
 #[derive(Parser)]
 #[command(name = "volume-sim", version)]
 struct Args {
@@ -26,18 +31,6 @@ struct Args {
     /// makes the fakes reachable from elsewhere (a warning is printed).
     #[arg(long, default_value = "127.0.0.1:8080", env = "VOLUME_SIM_LISTEN")]
     listen: SocketAddr,
-
-    /// The bearer token the Linode fake accepts.
-    #[arg(long, value_name = "TOKEN", default_value = linode::DEFAULT_TOKEN, env = "VOLUME_SIM_LINODE_TOKEN")]
-    linode_token: String,
-
-    /// The API key the Exoscale fake accepts.
-    #[arg(long, value_name = "KEY", default_value = exoscale::DEFAULT_KEY, env = "VOLUME_SIM_EXOSCALE_KEY")]
-    exoscale_key: String,
-
-    /// The API secret of that key.
-    #[arg(long, value_name = "SECRET", default_value = exoscale::DEFAULT_SECRET, env = "VOLUME_SIM_EXOSCALE_SECRET")]
-    exoscale_secret: String,
 
     /// Simulated seconds per real second: 2.0 makes every transition take
     /// half as long. Creating and resizing take 2 simulated seconds.
@@ -49,18 +42,90 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     instances_per_region: u32,
 
-    /// Limit each Linode token to this many requests per minute (429 with
-    /// Retry-After beyond). No limit by default.
-    #[arg(long, value_name = "N")]
-    linode_rate_limit: Option<u32>,
-
     /// The seed for faults injected at a rate.
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
 
-    /// Print one line per request to stderr.
+    /// Print one line per request to stderr (never headers or bodies).
     #[arg(long, short)]
     verbose: bool,
+
+    /// Connections open at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections, value_parser = at_least_one)]
+    max_connections: usize,
+
+    /// The largest request body accepted, in bytes; a larger one gets a 413
+    /// in the provider's error shape before more of it is read.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+
+    /// The largest request head (request line and headers), in bytes, at
+    /// least 8192; beyond, a 431.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_header_bytes)]
+    max_header_bytes: usize,
+
+    /// The most header fields in one request; beyond, a 431.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_headers)]
+    max_headers: usize,
+
+    /// Seconds to wait for a request's head, counted from when the
+    /// connection starts waiting for one (so an idle keep-alive connection
+    /// is closed after this long too).
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().header_timeout.as_secs_f64(), value_parser = positive_f64)]
+    header_timeout: f64,
+
+    /// Seconds a request's body may take to arrive; beyond, a 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().body_timeout.as_secs_f64(), value_parser = positive_f64)]
+    body_timeout: f64,
+}
+
+impl Args {
+    fn limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        limits.max_connections = self.max_connections;
+        limits.max_body_bytes = self.max_body_bytes;
+        limits.max_header_bytes = self.max_header_bytes;
+        limits.max_headers = self.max_headers;
+        limits.header_timeout = Duration::from_secs_f64(self.header_timeout);
+        limits.body_timeout = Duration::from_secs_f64(self.body_timeout);
+        limits
+    }
+}
+
+/// The registry's settings as flags: each with its environment variable,
+/// its default, and, for a secret, no value shown in `--help`.
+fn command() -> clap::Command {
+    REGISTRY
+        .iter()
+        .flat_map(|entry| entry.settings)
+        .fold(Args::command(), |command, setting| {
+            command.arg(flag(setting))
+        })
+}
+
+fn flag(setting: &Setting) -> Arg {
+    let mut arg = Arg::new(setting.flag)
+        .long(setting.flag)
+        .value_name(setting.value_name)
+        .env(setting.env)
+        .help(setting.help)
+        .hide_env_values(setting.secret);
+    if let Some(default) = setting.default {
+        arg = arg.default_value(default);
+    }
+    arg
+}
+
+/// The settings given, by flag or environment, over the defaults.
+fn settings(matches: &ArgMatches) -> Settings {
+    let mut settings = Settings::defaults();
+    for setting in REGISTRY.iter().flat_map(|entry| entry.settings) {
+        if let Some(value) = matches.get_one::<String>(setting.flag) {
+            // Every flag here came from the registry, so it is known.
+            let _ = settings.set(setting.flag, value.clone());
+        }
+    }
+    settings
 }
 
 /// A line on stderr; a closed stderr is not worth a panic.
@@ -68,6 +133,13 @@ macro_rules! say {
     ($($arg:tt)*) => {
         let _ = writeln!(std::io::stderr(), $($arg)*);
     };
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {
@@ -78,7 +150,12 @@ fn positive_f64(s: &str) -> Result<f64, String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let matches = command().get_matches();
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    let settings = settings(&matches);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -90,10 +167,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(args))
+    runtime.block_on(run(args, settings))
 }
 
-async fn run(args: Args) -> ExitCode {
+async fn run(args: Args, settings: Settings) -> ExitCode {
     // Handlers first, so that a Ctrl-C as soon as anything is printed stops
     // the server cleanly rather than killing the process.
     let shutdown = match Shutdown::install() {
@@ -117,15 +194,20 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = ServeConfig::default()
-        .with_linode_token(args.linode_token)
-        .with_exoscale_key(args.exoscale_key, args.exoscale_secret)
+    let mut config = ServeConfig::default()
         .with_time_scale(args.time_scale)
         .with_instances_per_region(args.instances_per_region)
         .with_seed(args.seed)
-        .with_linode_rate_limit(args.linode_rate_limit)
-        .with_log_requests(args.verbose);
-    let server = Server::start(listener, &config).await;
+        .with_log_requests(args.verbose)
+        .with_limits(args.limits());
+    config.settings = settings;
+    let server = match Server::start(listener, &config).await {
+        Ok(server) => server,
+        Err(e) => {
+            say!("volume-sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut out = std::io::stdout().lock();
     for d in server.dialects() {
         let _ = writeln!(out, "{:<8} {}   {}", d.name, d.base_url, d.credentials);

@@ -48,7 +48,6 @@ pub mod exoscale;
 pub mod linode;
 mod message;
 mod mock;
-pub(crate) use mock::mount_fallback;
 mod pipeline;
 pub mod registry;
 mod reject;

@@ -1,6 +1,7 @@
 //! The fakes on a real port: `serve::Server` (wall clock, many clients at
-//! once, a JSON 404 off the fakes' paths) and the `volume-sim` binary
-//! (prints its base URLs, stops cleanly with status 0 on SIGINT).
+//! once, a JSON 404 off the fakes' paths, the dialects' settings) and the
+//! `volume-sim` binary (prints its base URLs, stops cleanly with status 0
+//! on SIGINT). The server's limits are in `serve_limits.rs`.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use volume_sim::serve::{ServeConfig, Server};
 
 async fn start(config: ServeConfig) -> (Server, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = Server::start(listener, &config).await;
+    let server = Server::start(listener, &config).await.unwrap();
     let dialects = server.dialects();
     let names: Vec<&str> = dialects.iter().map(|d| d.name).collect();
     assert_eq!(names, ["linode", "exoscale"]);
@@ -132,7 +133,8 @@ async fn serve_runs_on_the_wall_clock_for_many_clients() {
     // The engine is reachable for inspection.
     assert_eq!(
         server
-            .linode()
+            .fake("linode")
+            .unwrap()
             .engine()
             .with(|c| c.all_volumes("default").len()),
         1
@@ -142,10 +144,15 @@ async fn serve_runs_on_the_wall_clock_for_many_clients() {
 #[tokio::test]
 async fn serve_takes_the_configured_token_and_rate_limit() {
     let config = ServeConfig::default()
-        .with_linode_token("my-token")
-        .with_linode_rate_limit(Some(2));
+        .with_setting("linode-token", "my-token")
+        .unwrap()
+        .with_setting("linode-rate-limit", "2")
+        .unwrap();
     let (server, base) = start(config).await;
-    assert_eq!(server.dialects()[0].credentials, "token: my-token");
+    // A token the user chose is a secret: not shown.
+    let shown = &server.dialects()[0].credentials;
+    assert!(!shown.contains("my-token"), "{shown}");
+    assert!(shown.contains("--linode-token"), "{shown}");
     let client = reqwest::Client::new();
     let get = |token: &'static str| {
         let (client, base) = (client.clone(), base.clone());
@@ -263,5 +270,117 @@ mod binary {
         let mut child = spawn(&["--time-scale", "-1"]);
         let status = wait_exit(&mut child).await;
         assert_eq!(status.code(), Some(2));
+    }
+
+    #[tokio::test]
+    async fn secrets_never_show_in_help_or_the_banner() {
+        let help = Command::new(env!("CARGO_BIN_EXE_volume-sim"))
+            .arg("--help")
+            .env("VOLUME_SIM_LINODE_TOKEN", "env-linode-sekrit")
+            .env("VOLUME_SIM_EXOSCALE_SECRET", "env-exoscale-sekrit")
+            .output()
+            .unwrap();
+        assert!(help.status.success());
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("--linode-token"), "{text}");
+        assert!(text.contains("--exoscale-secret"), "{text}");
+        assert!(text.contains("--max-body-bytes"), "{text}");
+        assert!(!text.contains("sekrit"), "{text}");
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_volume-sim"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--linode-token",
+                "flag-linode-sekrit",
+            ])
+            .env("VOLUME_SIM_EXOSCALE_SECRET", "env-exoscale-sekrit")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        for _ in 0..2 {
+            out.read_line(&mut banner).unwrap();
+        }
+        assert!(banner.starts_with("linode "), "{banner}");
+        assert!(banner.contains("\nexoscale "), "{banner}");
+        assert!(!banner.contains("sekrit"), "{banner}");
+        assert!(banner.contains("--linode-token"), "{banner}");
+        // The secrets given are the ones accepted.
+        let base = banner.split_whitespace().nth(1).unwrap().to_owned();
+        let status = reqwest::Client::new()
+            .get(format!("{base}/volumes"))
+            .bearer_auth("flag-linode-sekrit")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        interrupt(&child);
+        assert!(wait_exit(&mut child).await.success());
+
+        // A setting a dialect refuses: exit status 2, the flag named.
+        let bad = Command::new(env!("CARGO_BIN_EXE_volume-sim"))
+            .args(["--listen", "127.0.0.1:0", "--linode-rate-limit", "lots"])
+            .output()
+            .unwrap();
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("--linode-rate-limit"));
+    }
+
+    /// With few file descriptors, a burst of connections makes `accept`
+    /// fail; once they close, the server accepts again.
+    #[tokio::test]
+    async fn recovers_after_running_out_of_file_descriptors() {
+        let script = format!(
+            "ulimit -n 48 && exec '{}' --listen 127.0.0.1:0 --max-connections 1000",
+            env!("CARGO_BIN_EXE_volume-sim")
+        );
+        let mut child = Command::new("sh")
+            .args(["-c", &script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line.split_whitespace().nth(1).unwrap().to_owned();
+        let addr = base
+            .trim_start_matches("http://")
+            .trim_end_matches("/v4")
+            .to_owned();
+        let mut burst = Vec::new();
+        for _ in 0..100 {
+            burst.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+        }
+        // Over the descriptor limit: this one waits (the server cannot
+        // accept it) rather than being answered.
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        assert!(client.get(format!("{base}/regions")).send().await.is_err());
+        drop(burst);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        loop {
+            match client.get(format!("{base}/regions")).send().await {
+                Ok(r) => {
+                    assert_eq!(r.status(), 200);
+                    break;
+                }
+                Err(e) => assert!(Instant::now() < deadline, "not serving again: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        interrupt(&child);
+        assert!(wait_exit(&mut child).await.success());
     }
 }
