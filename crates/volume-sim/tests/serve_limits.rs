@@ -15,8 +15,8 @@ use volume_sim::engine::{Fault, FaultRule, SimOp};
 use volume_sim::fake::linode::DEFAULT_TOKEN;
 use volume_sim::serve::{Limits, ServeConfig, Server};
 
-/// Every wait in these tests ends by this bound.
-const BOUND: Duration = Duration::from_secs(10);
+mod support;
+use support::raw_http::{read_reply, send, BOUND};
 
 async fn start(limits: Limits) -> Server {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -33,76 +33,6 @@ fn small_limits() -> Limits {
     limits.header_timeout = Duration::from_millis(300);
     limits.body_timeout = Duration::from_millis(300);
     limits
-}
-
-/// What came back on a connection: the status (if a response came), the
-/// body, and whether the server closed the connection after it.
-#[derive(Debug)]
-struct Reply {
-    status: Option<u16>,
-    body: String,
-    closed: bool,
-}
-
-/// Reads one response (or the connection's end) within [`BOUND`].
-async fn read_reply(stream: &mut TcpStream) -> Reply {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let deadline = tokio::time::Instant::now() + BOUND;
-    loop {
-        if let Some((status, head_len, length)) = parse_head(&buf) {
-            if buf.len() >= head_len + length {
-                let body = String::from_utf8_lossy(&buf[head_len..head_len + length]).into_owned();
-                // Closed after it? A short wait for the end of the stream.
-                let closed = matches!(
-                    tokio::time::timeout(Duration::from_millis(200), stream.read(&mut chunk)).await,
-                    Ok(Ok(0) | Err(_))
-                );
-                return Reply {
-                    status: Some(status),
-                    body,
-                    closed,
-                };
-            }
-        }
-        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-            Ok(Ok(0) | Err(_)) => {
-                return Reply {
-                    status: parse_head(&buf).map(|(s, _, _)| s),
-                    body: String::new(),
-                    closed: true,
-                }
-            }
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => panic!(
-                "no answer and no close within {BOUND:?}: {:?}",
-                String::from_utf8_lossy(&buf)
-            ),
-        }
-    }
-}
-
-/// The status, the head's length and the declared body length.
-fn parse_head(buf: &[u8]) -> Option<(u16, usize, usize)> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = std::str::from_utf8(&buf[..end]).ok()?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let length = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    Some((status, end, length))
-}
-
-async fn send(addr: SocketAddr, bytes: &[u8]) -> (TcpStream, Reply) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(bytes).await.unwrap();
-    let reply = read_reply(&mut stream).await;
-    (stream, reply)
 }
 
 /// A plain authenticated request still works: the server is alive.
