@@ -136,11 +136,11 @@ async fn main() {
         let chunked = n % 2 == 1;
         let sent = huge_body(&server.address(), 200_000_000, chunked).await;
         println!(
-            "200 MB body #{} ({}): {} MB sent before the answer {}; RSS {:.1} MiB",
+            "200 MB body #{} ({}): answered {}; {} MB taken before the server closed; RSS {:.1} MiB",
             n + 1,
             if chunked { "chunked" } else { "Content-Length" },
-            sent.0 / 1_000_000,
             sent.1,
+            sent.0 / 1_000_000,
             server.rss_mib()
         );
     }

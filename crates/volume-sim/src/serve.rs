@@ -42,6 +42,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -329,7 +330,7 @@ impl Server {
 /// the loop, so the server recovers once descriptors are free again.
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     const FIRST_PAUSE: Duration = Duration::from_millis(5);
-    const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+    const LONGEST_PAUSE: Duration = Duration::from_millis(250);
     let permits = Arc::new(Semaphore::new(shared.limits.max_connections.max(1)));
     let mut connections = JoinSet::new();
     let mut pause = FIRST_PAUSE;
@@ -375,9 +376,37 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, _permit: OwnedSemaph
     });
     // A connection's errors (a malformed request, a client gone, a dropped
     // connection fault) end that connection and nothing else.
-    let _ = builder
+    let served = builder
         .serve_connection(TokioIo::new(stream), service)
+        .without_shutdown()
         .await;
+    if let Ok(parts) = served {
+        linger(parts.io.into_inner()).await;
+    }
+}
+
+/// Closes a connection the way HTTP servers must when a client may still
+/// be sending (a refused body): our side first, then what the client sends
+/// is read and dropped for a moment, so that the kernel does not answer it
+/// with a reset that would destroy the response before the client reads
+/// it. Bounded in time and bytes.
+async fn linger(mut stream: TcpStream) {
+    const LINGER_TIME: Duration = Duration::from_secs(1);
+    const LINGER_BYTES: usize = 4 << 20;
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut sink = [0u8; 16 << 10];
+    let mut drained = 0;
+    let _ = tokio::time::timeout(LINGER_TIME, async {
+        while drained < LINGER_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    })
+    .await;
 }
 
 /// Closes the connection instead of answering: the fault
