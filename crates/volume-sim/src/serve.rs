@@ -38,7 +38,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -82,7 +82,7 @@ impl Default for Limits {
             max_connections: 256,
             max_body_bytes: 1 << 20,
             max_header_bytes: 64 << 10,
-            max_headers: 100,
+            max_headers: HYPER_DEFAULT_MAX_HEADERS,
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(30),
         }
@@ -368,8 +368,12 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, _permit: OwnedSemaph
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         // hyper refuses less than 8 KiB.
-        .max_buf_size(limits.max_header_bytes.max(8 << 10))
-        .max_headers(limits.max_headers.max(1));
+        .max_buf_size(limits.max_header_bytes.max(8 << 10));
+    // hyper parses up to 100 headers on the stack; any other cap moves them
+    // to the heap for every request, so set it only when it differs.
+    if limits.max_headers != HYPER_DEFAULT_MAX_HEADERS {
+        builder.max_headers(limits.max_headers.max(1));
+    }
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
         async move { shared.answer(request).await }
@@ -409,6 +413,9 @@ async fn linger(mut stream: TcpStream) {
     .await;
 }
 
+/// hyper's own cap on header fields, kept on its faster path.
+const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+
 /// Closes the connection instead of answering: the fault
 /// [`FakeResponse::drop_connection`] asks for.
 #[derive(Debug)]
@@ -438,15 +445,20 @@ impl Shared {
         request: Request<Incoming>,
     ) -> Result<Response<Full<Bytes>>, DropConnection> {
         let (parts, body) = request.into_parts();
-        let path = parts.uri.path().to_owned();
-        let fake = self.claimant(&path);
+        let path = parts.uri.path();
+        let Some(fake) = self.claimant(path) else {
+            return Ok(self.refused(None, &parts, self.not_served(path)));
+        };
         let max = self.limits.max_body_bytes;
         let declared = parts
             .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = if declared.is_some_and(|n| n > max as u64) {
+        let body = if body.is_end_stream() {
+            // No body (most requests): no timer, no buffer.
+            Ok(Bytes::new())
+        } else if declared.is_some_and(|n| n > max as u64) {
             // Refused on its declared length, before a byte of it is read.
             Err(Rejection::too_large(max))
         } else {
@@ -465,46 +477,53 @@ impl Shared {
                 )),
             }
         };
-        let response = match (fake, body) {
-            (None, _) => self.not_served(&path),
-            (Some(fake), Err(rejection)) => {
+        let body = match body {
+            Ok(body) => body,
+            Err(rejection) => {
                 // The rest of the body is unread: the connection cannot be
                 // used for another request.
                 let mut response = fake.reject(&rejection);
                 response
                     .headers
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                response
-            }
-            (Some(fake), Ok(body)) => {
-                let request = FakeRequest {
-                    method: parts.method.clone(),
-                    path: path.clone(),
-                    query: parts.uri.query().map(str::to_owned),
-                    headers: parts.headers,
-                    body,
-                };
-                let response = fake.handle(&request);
-                if let Some(delay) = response.delay.filter(|d| !d.is_zero()) {
-                    tokio::time::sleep(delay).await;
-                }
-                if response.drop_connection {
-                    return Err(DropConnection);
-                }
-                // The fake logged it.
-                return Ok(to_hyper(response));
+                return Ok(self.refused(Some(fake), &parts, response));
             }
         };
+        let request = FakeRequest {
+            path: path.to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            method: parts.method,
+            headers: parts.headers,
+            body,
+        };
+        // The fake logs what it answers.
+        let response = fake.handle(&request);
+        if let Some(delay) = response.delay.filter(|d| !d.is_zero()) {
+            tokio::time::sleep(delay).await;
+        }
+        if response.drop_connection {
+            return Err(DropConnection);
+        }
+        Ok(to_hyper(response))
+    }
+
+    /// A refusal of the server's own (no fake ran), logged when asked.
+    fn refused(
+        &self,
+        fake: Option<&Arc<dyn Handler>>,
+        parts: &http::request::Parts,
+        response: FakeResponse,
+    ) -> Response<Full<Bytes>> {
         if self.log_requests {
             eprintln!(
                 "{:<8} {} {} -> {}",
                 fake.map_or("-", |f| f.name()),
                 parts.method,
-                path,
+                parts.uri.path(),
                 response.wire_status()
             );
         }
-        Ok(to_hyper(response))
+        to_hyper(response)
     }
 
     /// The answer for a path no fake claims: JSON, naming the prefixes that

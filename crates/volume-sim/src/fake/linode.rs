@@ -114,7 +114,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use http::Method;
+use http::{HeaderName, HeaderValue, Method};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use volume_core::{
     CloneVolume, CreateVolume, Error, Instance, InstanceId, InstanceState, Labels, RegionId,
@@ -388,13 +389,16 @@ impl fmt::Debug for LinodeDialect {
 #[derive(Debug, Default)]
 pub struct LinodeState {
     volumes: HashMap<String, VolumeExtra>,
+    /// Attachments accepted while their volume was `creating`, by volume:
+    /// kept apart so that applying them costs what is waiting, not the
+    /// size of the cloud.
+    pending: HashMap<String, PendingAttach>,
 }
 
 #[derive(Debug, Clone, Default)]
 struct VolumeExtra {
     encryption_enabled: bool,
     updated: Option<SystemTime>,
-    pending: Option<PendingAttach>,
 }
 
 #[derive(Debug, Clone)]
@@ -870,9 +874,9 @@ fn instance_status(state: &InstanceState) -> String {
 }
 
 /// A volume as Linode shows it (linode.md §7 and the recordings).
-fn volume_json(c: &Control, st: &LinodeState, tenant: &str, v: &Volume) -> Value {
+fn volume_json<'a>(c: &Control, st: &LinodeState, tenant: &str, v: &'a Volume) -> VolumeJson<'a> {
     let extra = st.volumes.get(v.id.as_str());
-    let pending = extra.and_then(|e| e.pending.as_ref()).map(|p| &p.instance);
+    let pending = st.pending.get(v.id.as_str()).map(|p| &p.instance);
     let attached = v.attached_to().or(pending);
     let linode_label = attached
         .and_then(|i| c.instance(tenant, i).ok())
@@ -886,23 +890,48 @@ fn volume_json(c: &Control, st: &LinodeState, tenant: &str, v: &Volume) -> Value
         .max(created);
     let io_ready =
         v.attached_to().is_some() && matches!(v.state, VolumeState::InUse | VolumeState::Resizing);
-    json!({
-        "id": num(v.id.as_str()),
-        "label": v.name,
-        "status": status_word(&v.state),
-        "size": v.size.as_gib(),
-        "region": v.region.as_str(),
-        "linode_id": attached.map(|i| num(i.as_str())),
-        "linode_label": linode_label,
-        "filesystem_path": format!("/dev/disk/by-id/scsi-0Linode_Volume_{}", v.name),
-        "tags": tags_of(&v.labels),
-        "hardware_type": "nvme",
-        "encryption": if extra.is_some_and(|e| e.encryption_enabled) { "enabled" } else { "disabled" },
-        "created": naive_utc(created),
-        "updated": naive_utc(updated),
-        "io_ready": io_ready,
-        "locks": [],
-    })
+    VolumeJson {
+        id: num(v.id.as_str()),
+        label: &v.name,
+        status: status_word(&v.state),
+        size: v.size.as_gib(),
+        region: v.region.as_str(),
+        linode_id: attached.map(|i| num(i.as_str())),
+        linode_label,
+        filesystem_path: format!("/dev/disk/by-id/scsi-0Linode_Volume_{}", v.name),
+        tags: tags_of(&v.labels),
+        hardware_type: "nvme",
+        encryption: if extra.is_some_and(|e| e.encryption_enabled) {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        created: naive_utc(created),
+        updated: naive_utc(updated),
+        io_ready,
+        locks: [],
+    }
+}
+
+/// A Linode volume as the API writes it (SPEC-10 and recordings), in the
+/// documented field order; serialised straight into the answer.
+#[derive(Serialize)]
+struct VolumeJson<'a> {
+    id: Value,
+    label: &'a str,
+    status: &'a str,
+    size: u64,
+    region: &'a str,
+    linode_id: Option<Value>,
+    linode_label: Option<String>,
+    filesystem_path: String,
+    tags: Vec<Value>,
+    hardware_type: &'static str,
+    encryption: &'static str,
+    created: String,
+    updated: String,
+    io_ready: bool,
+    locks: [(); 0],
 }
 
 /// A small number from an id, for addresses that differ per instance.
@@ -991,24 +1020,49 @@ fn instance_id(n: u64) -> InstanceId {
 
 /// Response headers every answer carries (as recorded on real traffic).
 fn common_headers(reply: FakeResponse) -> FakeResponse {
-    reply
-        .header("access-control-allow-credentials", "true")
-        .header(
-            "access-control-allow-headers",
-            "Authorization, Origin, X-Requested-With, Content-Type, Accept, X-Filter",
-        )
-        .header(
-            "access-control-allow-methods",
-            "HEAD, GET, OPTIONS, POST, PUT, DELETE",
-        )
-        .header("access-control-allow-origin", "*")
-        .header(
-            "access-control-expose-headers",
-            "X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Status",
-        )
-        .header("cache-control", "max-age=0, no-cache, no-store")
-        .header("vary", "Authorization, X-Filter")
+    reply.with_headers(COMMON_HEADERS)
 }
+
+/// Every answer's CORS and caching headers, as Linode sends them; made at
+/// compile time.
+const COMMON_HEADERS: [(HeaderName, HeaderValue); 7] = [
+    (
+        HeaderName::from_static("access-control-allow-credentials"),
+        HeaderValue::from_static("true"),
+    ),
+    (
+        HeaderName::from_static("access-control-allow-headers"),
+        HeaderValue::from_static(
+            "Authorization, Origin, X-Requested-With, Content-Type, Accept, X-Filter",
+        ),
+    ),
+    (
+        HeaderName::from_static("access-control-allow-methods"),
+        HeaderValue::from_static("HEAD, GET, OPTIONS, POST, PUT, DELETE"),
+    ),
+    (
+        HeaderName::from_static("access-control-allow-origin"),
+        HeaderValue::from_static("*"),
+    ),
+    (
+        HeaderName::from_static("access-control-expose-headers"),
+        HeaderValue::from_static("X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Status"),
+    ),
+    (
+        HeaderName::from_static("cache-control"),
+        HeaderValue::from_static("max-age=0, no-cache, no-store"),
+    ),
+    (
+        HeaderName::from_static("vary"),
+        HeaderValue::from_static("Authorization, X-Filter"),
+    ),
+];
+
+/// The scope headers: the route's accepted scopes, and the token's (all)
+/// on a success.
+const ACCEPTED_SCOPES: HeaderName = HeaderName::from_static("x-accepted-oauth-scopes");
+const TOKEN_SCOPES: HeaderName = HeaderName::from_static("x-oauth-scopes");
+const ALL_SCOPES: HeaderValue = HeaderValue::from_static("*");
 
 impl Dialect for LinodeDialect {
     const NAME: &'static str = "linode";
@@ -1105,7 +1159,7 @@ impl Dialect for LinodeDialect {
             tenant: op.tenant,
             fault: op.fault,
         };
-        op.run(route, req).map(|v| FakeResponse::json(200, &v))
+        op.run(route, req)
     }
 
     /// Linode's error body: `{"errors": [{"reason": ..., "field": ...}]}`
@@ -1148,9 +1202,10 @@ impl Dialect for LinodeDialect {
     ) -> FakeResponse {
         let mut response = common_headers(response);
         if let Some(route) = route {
-            response = response.header("x-accepted-oauth-scopes", route.scopes());
+            let scopes = HeaderValue::from_static(route.scopes());
+            response = response.with_headers([(ACCEPTED_SCOPES, scopes)]);
             if !route.is_public() && response.status < 300 {
-                response = response.header("x-oauth-scopes", "*");
+                response = response.with_headers([(TOKEN_SCOPES, ALL_SCOPES)]);
             }
         }
         if let Some(rate) = rate {
@@ -1173,37 +1228,39 @@ fn bearer(request: &FakeRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Linode's answer to a change with nothing to say: `{}`.
+fn empty_object() -> FakeResponse {
+    FakeResponse::new(200, "application/json", &b"{}"[..])
+}
+
 /// Applies attachments that waited for their volume to leave `creating`.
 fn reconcile(c: &mut Control, st: &mut LinodeState) {
-    let waiting: Vec<String> = st
-        .volumes
-        .iter()
-        .filter(|(_, e)| e.pending.is_some())
-        .map(|(id, _)| id.clone())
-        .collect();
-    for id in waiting {
-        let Some(p) = st.volumes.get(&id).and_then(|e| e.pending.clone()) else {
-            continue;
-        };
+    if st.pending.is_empty() {
+        return;
+    }
+    let mut gone = Vec::new();
+    st.pending.retain(|id, p| {
         let Ok(vid) = VolumeId::new(id.clone()) else {
-            continue;
+            return false;
         };
         match c.get_volume(&p.tenant, &vid) {
-            Ok(v) if v.state == VolumeState::Creating => {}
+            Ok(v) if v.state == VolumeState::Creating => true,
             Ok(v) => {
                 if v.state == VolumeState::Available {
                     // The attach was accepted already; if it fails now (the
                     // Linode went away) the volume simply stays detached.
                     let _ = c.attach_volume(&p.tenant, &vid, &p.instance, p.fault.as_ref());
                 }
-                if let Some(e) = st.volumes.get_mut(&id) {
-                    e.pending = None;
-                }
+                false
             }
             Err(_) => {
-                st.volumes.remove(&id);
+                gone.push(id.clone());
+                false
             }
         }
+    });
+    for id in gone {
+        st.volumes.remove(&id);
     }
 }
 
@@ -1226,8 +1283,14 @@ impl Op<'_> {
             .map_err(|_| not_found())
     }
 
+    /// A volume as a JSON value, for listings and their filters.
     fn render(&self, v: &Volume) -> Value {
-        volume_json(self.c, self.st, self.tenant, v)
+        serde_json::to_value(volume_json(self.c, self.st, self.tenant, v)).unwrap_or(Value::Null)
+    }
+
+    /// A volume as the whole answer, written straight from its fields.
+    fn reply(&self, v: &Volume) -> FakeResponse {
+        FakeResponse::json_of(200, &volume_json(self.c, self.st, self.tenant, v))
     }
 
     fn touch(&mut self, id: &VolumeId) {
@@ -1235,7 +1298,7 @@ impl Op<'_> {
         self.st.volumes.entry(id.to_string()).or_default().updated = Some(now);
     }
 
-    fn run(&mut self, route: &Route, request: &FakeRequest) -> Result<Value, Rejection> {
+    fn run(&mut self, route: &Route, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
         match route {
             Route::ListVolumes => {
                 let filter = parse_filter(request, VOLUME_FIELDS)?;
@@ -1246,11 +1309,11 @@ impl Op<'_> {
                     .iter()
                     .map(|v| self.render(v))
                     .collect();
-                Ok(filtered(items, &filter, q))
+                Ok(FakeResponse::json(200, &filtered(items, &filter, q)))
             }
             Route::GetVolume(id) => {
                 let v = self.volume(*id)?;
-                Ok(self.render(&v))
+                Ok(self.reply(&v))
             }
             Route::CreateVolume => self.create(request),
             Route::UpdateVolume(id) => self.update(*id, request),
@@ -1268,12 +1331,12 @@ impl Op<'_> {
                     .iter()
                     .map(|i| instance_json(self.c, i))
                     .collect();
-                Ok(filtered(items, &filter, q))
+                Ok(FakeResponse::json(200, &filtered(items, &filter, q)))
             }
             Route::GetInstance(id) => self
                 .c
                 .instance(self.tenant, &instance_id(*id))
-                .map(|i| instance_json(self.c, &i))
+                .map(|i| FakeResponse::json(200, &instance_json(self.c, &i)))
                 .map_err(|_| not_found()),
             Route::InstanceVolumes(id) => {
                 let filter = parse_filter(request, VOLUME_FIELDS)?;
@@ -1290,7 +1353,7 @@ impl Op<'_> {
                     .map(|v| self.render(v))
                     .filter(|v| v["linode_id"] == want)
                     .collect();
-                Ok(filtered(items, &filter, q))
+                Ok(FakeResponse::json(200, &filtered(items, &filter, q)))
             }
             Route::Preflight | Route::Regions | Route::Region(_) | Route::VolumeTypes => {
                 Err(not_found())
@@ -1298,7 +1361,7 @@ impl Op<'_> {
         }
     }
 
-    fn create(&mut self, request: &FakeRequest) -> Result<Value, Rejection> {
+    fn create(&mut self, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
         let body = body_object(request)?;
         let mut errors = Vec::new();
         let label = keep(label_field(&body, true), &mut errors).flatten();
@@ -1383,13 +1446,12 @@ impl Op<'_> {
             VolumeExtra {
                 encryption_enabled,
                 updated: Some(now),
-                pending: None,
             },
         );
-        Ok(self.render(&v))
+        Ok(self.reply(&v))
     }
 
-    fn update(&mut self, id: u64, request: &FakeRequest) -> Result<Value, Rejection> {
+    fn update(&mut self, id: u64, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let mut errors = Vec::new();
@@ -1399,7 +1461,7 @@ impl Op<'_> {
             return Err(Rejection::bad_fields(errors));
         }
         if label.is_none() && labels.is_none() {
-            return Ok(self.render(&v));
+            return Ok(self.reply(&v));
         }
         let mut req = UpdateVolume::new();
         if let Some(l) = label {
@@ -1413,10 +1475,10 @@ impl Op<'_> {
             .update_volume(self.tenant, &v.id, &req)
             .map_err(|e| from_core(e, v.id.as_str()))?;
         self.touch(&v.id);
-        Ok(self.render(&v))
+        Ok(self.reply(&v))
     }
 
-    fn delete(&mut self, id: u64) -> Result<Value, Rejection> {
+    fn delete(&mut self, id: u64) -> Result<FakeResponse, Rejection> {
         let v = self.volume(id)?;
         // Recorded: a volume attached to an offline Linode is deleted
         // without a detach first.
@@ -1437,11 +1499,12 @@ impl Op<'_> {
             .map_err(|e| from_core(e, v.id.as_str()))?;
         if self.c.get_volume(self.tenant, &v.id).is_err() {
             self.st.volumes.remove(v.id.as_str());
+            self.st.pending.remove(v.id.as_str());
         }
-        Ok(json!({}))
+        Ok(empty_object())
     }
 
-    fn attach(&mut self, id: u64, request: &FakeRequest) -> Result<Value, Rejection> {
+    fn attach(&mut self, id: u64, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let mut errors = Vec::new();
@@ -1468,12 +1531,7 @@ impl Op<'_> {
             .c
             .instance(self.tenant, &linode)
             .map_err(|_| Rejection::bad_field("linode_id", "Linode not found."))?;
-        let pending = self
-            .st
-            .volumes
-            .get(v.id.as_str())
-            .is_some_and(|e| e.pending.is_some());
-        if !v.attachments.is_empty() || pending {
+        if !v.attachments.is_empty() || self.st.pending.contains_key(v.id.as_str()) {
             return Err(Rejection::bad_field(
                 "linode_id",
                 "Volume is already attached to a Linode.",
@@ -1490,30 +1548,30 @@ impl Op<'_> {
         }
         if v.state == VolumeState::Creating {
             // Accepted while creating (recorded); applied once active.
-            let extra = self.st.volumes.entry(v.id.to_string()).or_default();
-            extra.pending = Some(PendingAttach {
-                tenant: self.tenant.to_owned(),
-                instance: instance.id,
-                fault: self.fault.cloned(),
-            });
+            self.st.pending.insert(
+                v.id.to_string(),
+                PendingAttach {
+                    tenant: self.tenant.to_owned(),
+                    instance: instance.id,
+                    fault: self.fault.cloned(),
+                },
+            );
             self.touch(&v.id);
-            return Ok(self.render(&v));
+            return Ok(self.reply(&v));
         }
         let v = self
             .c
             .attach_volume(self.tenant, &v.id, &instance.id, self.fault)
             .map_err(|e| from_core(e, v.id.as_str()))?;
         self.touch(&v.id);
-        Ok(self.render(&v))
+        Ok(self.reply(&v))
     }
 
-    fn detach(&mut self, id: u64) -> Result<Value, Rejection> {
+    fn detach(&mut self, id: u64) -> Result<FakeResponse, Rejection> {
         let v = self.volume(id)?;
-        if let Some(extra) = self.st.volumes.get_mut(v.id.as_str()) {
-            if extra.pending.take().is_some() {
-                self.touch(&v.id);
-                return Ok(json!({}));
-            }
+        if self.st.pending.remove(v.id.as_str()).is_some() {
+            self.touch(&v.id);
+            return Ok(empty_object());
         }
         if v.attachments.is_empty() {
             return Err(refused("Volume is not attached to a Linode."));
@@ -1522,10 +1580,10 @@ impl Op<'_> {
             .detach_volume(self.tenant, &v.id, self.fault)
             .map_err(|e| from_core(e, v.id.as_str()))?;
         self.touch(&v.id);
-        Ok(json!({}))
+        Ok(empty_object())
     }
 
-    fn clone_volume(&mut self, id: u64, request: &FakeRequest) -> Result<Value, Rejection> {
+    fn clone_volume(&mut self, id: u64, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let label = label_field(&body, true)
@@ -1546,13 +1604,12 @@ impl Op<'_> {
             VolumeExtra {
                 encryption_enabled,
                 updated: Some(now),
-                pending: None,
             },
         );
-        Ok(self.render(&clone))
+        Ok(self.reply(&clone))
     }
 
-    fn resize(&mut self, id: u64, request: &FakeRequest) -> Result<Value, Rejection> {
+    fn resize(&mut self, id: u64, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let size = size_field(&body, true)
@@ -1572,7 +1629,7 @@ impl Op<'_> {
             .resize_volume(self.tenant, &v.id, Size::gib(size), self.fault)
             .map_err(|e| from_core(e, v.id.as_str()))?;
         self.touch(&v.id);
-        Ok(self.render(&v))
+        Ok(self.reply(&v))
     }
 }
 

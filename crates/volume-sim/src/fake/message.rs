@@ -91,7 +91,8 @@ pub struct FakeResponse {
 impl FakeResponse {
     /// An answer with `body` of `content_type`.
     pub fn new(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Self {
-        let mut headers = HeaderMap::new();
+        // Room for a provider's usual headers without growing.
+        let mut headers = HeaderMap::with_capacity(16);
         headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static(content_type),
@@ -107,7 +108,14 @@ impl FakeResponse {
 
     /// A JSON answer, with exactly `Content-Type: application/json`.
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
-        // Serialising a `Value` into memory cannot fail.
+        Self::json_of(status, body)
+    }
+
+    /// A JSON answer written straight from `body`'s `Serialize`, without a
+    /// `Value` in between (for answers on hot paths).
+    pub fn json_of<T: serde::Serialize + ?Sized>(status: u16, body: &T) -> Self {
+        // Serialising into memory fails only for maps with non-string keys,
+        // which no fake writes; `{}` keeps the answer JSON if one ever does.
         let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
         Self::new(status, "application/json", bytes)
     }
@@ -129,6 +137,19 @@ impl FakeResponse {
     pub fn header(mut self, name: &'static str, value: impl AsRef<str>) -> Self {
         if let Ok(value) = HeaderValue::from_str(value.as_ref()) {
             self.headers.append(HeaderName::from_static(name), value);
+        }
+        self
+    }
+
+    /// Adds headers made at compile time (`const` names and values: no
+    /// check and no copy per answer).
+    #[must_use]
+    pub fn with_headers<I>(mut self, headers: I) -> Self
+    where
+        I: IntoIterator<Item = (HeaderName, HeaderValue)>,
+    {
+        for (name, value) in headers {
+            self.headers.append(name, value);
         }
         self
     }
