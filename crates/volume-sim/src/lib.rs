@@ -59,6 +59,7 @@
 
 pub mod engine;
 pub mod fake;
+pub mod nbd;
 pub mod serve;
 mod sim;
 #[cfg(feature = "testing")]

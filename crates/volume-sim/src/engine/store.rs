@@ -459,6 +459,44 @@ impl Image {
         Ok(())
     }
 
+    /// Which parts of `offset..offset + len` are allocated, as consecutive
+    /// runs `(length, allocated)` in order, covering the range exactly.
+    /// A run that is not allocated is a hole and reads as zeros; an
+    /// allocated run holds stored chunks (which may still contain zeros).
+    ///
+    /// At most `max_runs` runs are returned; the last one then stops short
+    /// of the end of the range. Runs alternate: two neighbours never have
+    /// the same status.
+    ///
+    /// # Errors
+    ///
+    /// [`RangeError`] if the range does not lie within the image.
+    pub fn allocation(
+        &self,
+        offset: u64,
+        len: u64,
+        max_runs: usize,
+    ) -> Result<Vec<(u64, bool)>, RangeError> {
+        self.check(offset, len)?;
+        let mut runs: Vec<(u64, bool)> = Vec::new();
+        let end = offset + len;
+        let mut pos = offset;
+        while pos < end {
+            let index = pos >> self.chunk_shift;
+            let chunk_end = (index << self.chunk_shift).saturating_add(1 << self.chunk_shift);
+            let stop = chunk_end.min(end);
+            let allocated = self.chunk(index).is_some();
+            let full = runs.len() >= max_runs;
+            match runs.last_mut() {
+                Some((n, a)) if *a == allocated => *n += stop - pos,
+                _ if full => break,
+                _ => runs.push((stop - pos, allocated)),
+            }
+            pos = stop;
+        }
+        Ok(runs)
+    }
+
     /// Changes the logical size. Growing exposes zeros and allocates
     /// nothing. Shrinking releases the chunks past the new end and zeroes
     /// the tail of the new last chunk (copying it up if shared), so that a
