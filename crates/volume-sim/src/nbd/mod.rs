@@ -39,7 +39,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let sim = Sim::new();
 //! let vol = sim.create_volume(&CreateVolume::new("data", Size::gib(1))).await?;
-//! let vm = sim.list_instances().await?.remove(0);
+//! let vm = sim.list_instances(None).await?.items.remove(0);
 //! sim.attach_volume(&vol.id, &vm.id).await?;
 //!
 //! let exports = NbdExports::new().with(

@@ -56,11 +56,8 @@ pub(super) async fn run(
     let mut r = BufReader::with_capacity(READ_BUF, r);
     let mut w = BufWriter::with_capacity(WRITE_BUF, w);
     let limits = shared.limits;
-    let negotiated = tokio::time::timeout(
-        limits.handshake_timeout,
-        handshake(&mut r, &mut w, shared),
-    )
-    .await;
+    let negotiated =
+        tokio::time::timeout(limits.handshake_timeout, handshake(&mut r, &mut w, shared)).await;
     let neg = match negotiated {
         Ok(Ok(Some(neg))) => neg,
         Ok(Ok(None)) => {
@@ -91,7 +88,8 @@ pub(super) async fn run(
 
 async fn option_reply(w: &mut Writer, option: u32, reply: u32, data: &[u8]) -> io::Result<()> {
     let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-    w.write_all(&option_reply_header(option, reply, len)).await?;
+    w.write_all(&option_reply_header(option, reply, len))
+        .await?;
     w.write_all(data).await
 }
 
@@ -159,7 +157,11 @@ fn describe(handle: &ExportHandle) -> String {
 
 /// Option haggling. `Ok(None)` when the session ends without entering
 /// transmission (abort, a client breaking the protocol, too many options).
-async fn handshake(r: &mut Reader, w: &mut Writer, shared: &Shared) -> io::Result<Option<Negotiated>> {
+async fn handshake(
+    r: &mut Reader,
+    w: &mut Writer,
+    shared: &Shared,
+) -> io::Result<Option<Negotiated>> {
     w.write_all(&NBDMAGIC.to_be_bytes()).await?;
     w.write_all(&IHAVEOPT.to_be_bytes()).await?;
     w.write_all(&(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES).to_be_bytes())
@@ -218,8 +220,7 @@ async fn handshake(r: &mut Reader, w: &mut Writer, shared: &Shared) -> io::Resul
             }
             OPT_LIST => {
                 if len != 0 {
-                    option_error(w, option, REP_ERR_INVALID, "NBD_OPT_LIST takes no data")
-                        .await?;
+                    option_error(w, option, REP_ERR_INVALID, "NBD_OPT_LIST takes no data").await?;
                 } else {
                     for e in shared.exports.list() {
                         let name = e.name.as_bytes();
@@ -312,7 +313,9 @@ async fn handshake(r: &mut Reader, w: &mut Writer, shared: &Shared) -> io::Resul
                         queries.iter().any(|q| *q == BASE_ALLOCATION)
                     } else {
                         queries.is_empty()
-                            || queries.iter().any(|q| *q == "base:" || *q == BASE_ALLOCATION)
+                            || queries
+                                .iter()
+                                .any(|q| *q == "base:" || *q == BASE_ALLOCATION)
                     };
                     if matches {
                         let id = if set { ALLOCATION_ID } else { 0 };
@@ -411,8 +414,13 @@ async fn reply_err<W: AsyncWrite + Unpin>(
     if structured {
         let msg = &msg.as_bytes()[..msg.len().min(4096)];
         let len = 6 + msg.len() as u32;
-        w.write_all(&chunk_header(REPLY_FLAG_DONE, REPLY_TYPE_ERROR, cookie, len))
-            .await?;
+        w.write_all(&chunk_header(
+            REPLY_FLAG_DONE,
+            REPLY_TYPE_ERROR,
+            cookie,
+            len,
+        ))
+        .await?;
         w.write_all(&error.to_be_bytes()).await?;
         w.write_all(&(msg.len() as u16).to_be_bytes()).await?;
         w.write_all(msg).await
@@ -617,7 +625,11 @@ async fn request(
                     for (run, allocated) in runs {
                         // Runs lie within the request, whose length is a u32.
                         let run = u32::try_from(run).unwrap_or(u32::MAX);
-                        let flags = if allocated { 0 } else { STATE_HOLE | STATE_ZERO };
+                        let flags = if allocated {
+                            0
+                        } else {
+                            STATE_HOLE | STATE_ZERO
+                        };
                         w.write_all(&run.to_be_bytes()).await?;
                         w.write_all(&flags.to_be_bytes()).await?;
                     }
