@@ -310,7 +310,7 @@ async fn handshake(
                     option_error(w, option, REP_ERR_UNKNOWN, &msg).await?;
                 } else {
                     let matches = if set {
-                        queries.iter().any(|q| *q == BASE_ALLOCATION)
+                        queries.contains(&BASE_ALLOCATION)
                     } else {
                         queries.is_empty()
                             || queries
