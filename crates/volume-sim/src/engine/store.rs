@@ -737,6 +737,25 @@ mod tests {
     fn assert_traits<T: Clone + Send + Sync + fmt::Debug + 'static>() {}
 
     #[test]
+    fn allocation_runs_are_exact_alternating_and_capped() {
+        let mut img = Image::with_chunk_size(100, 16).unwrap();
+        assert_eq!(img.allocation(0, 100, 8), Ok(vec![(100, false)]));
+        img.write_at(17, b"x").unwrap(); // chunk 1
+        img.write_at(40, b"y").unwrap(); // chunk 2
+        img.write_at(99, b"z").unwrap(); // chunk 6 (the short last one)
+        assert_eq!(
+            img.allocation(0, 100, 8),
+            Ok(vec![(16, false), (32, true), (48, false), (4, true)])
+        );
+        assert_eq!(img.allocation(5, 20, 8), Ok(vec![(11, false), (9, true)]));
+        assert_eq!(img.allocation(0, 100, 2), Ok(vec![(16, false), (32, true)]));
+        assert_eq!(img.allocation(50, 0, 8), Ok(vec![]));
+        assert!(img.allocation(90, 11, 8).is_err());
+        img.discard(16, 32).unwrap();
+        assert_eq!(img.allocation(0, 96, 8), Ok(vec![(96, false)]));
+    }
+
+    #[test]
     fn image_is_clone_send_sync_debug() {
         assert_traits::<Image>();
         assert_traits::<RangeError>();
