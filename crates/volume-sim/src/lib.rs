@@ -48,6 +48,13 @@
 //! Exoscale), mounted on a wiremock server for tests; [`serve`] and the
 //! `volume-sim` binary put every fake on one TCP port for other tools.
 //!
+//! # Block devices
+//!
+//! [`nbd`] exports attached volumes (read-write), snapshots and backups
+//! (read-only) over the Network Block Device protocol, so qemu-img, qemu-io,
+//! nbdcopy or the kernel's nbd-client see disks whose bytes are the
+//! engine's; [`Sim::serve_nbd`] does it for one tenant in tests.
+//!
 //! # Feature flags
 //!
 //! - `server` (default): the `volume-sim` binary (adds clap and tokio's
@@ -59,6 +66,7 @@
 
 pub mod engine;
 pub mod fake;
+pub mod nbd;
 pub mod serve;
 mod sim;
 #[cfg(feature = "testing")]

@@ -173,6 +173,27 @@ impl Sim {
         }
     }
 
+    /// Serves this tenant's exports over NBD on `addr` (for tests; the
+    /// `volume-sim` binary has `--nbd-listen`): its attached volumes
+    /// read-write under their ids, its snapshots (`snapshot/<id>`) and
+    /// backups (`backup/<id>`) read-only, with the default
+    /// [`NbdLimits`](crate::nbd::NbdLimits). See [`crate::nbd`].
+    ///
+    /// # Errors
+    /// When `addr` cannot be bound.
+    pub async fn serve_nbd(
+        &self,
+        addr: impl tokio::net::ToSocketAddrs,
+    ) -> std::io::Result<crate::nbd::NbdServer> {
+        let source = crate::nbd::ExportSource::new(self.engine.clone(), [&*self.tenant]);
+        crate::nbd::NbdServer::bind(
+            addr,
+            crate::nbd::NbdExports::new().with(source),
+            crate::nbd::NbdLimits::default(),
+        )
+        .await
+    }
+
     // ----- clock, faults, quotas, instances -----------------------------
 
     /// Moves the simulated clock forward.

@@ -10,6 +10,7 @@
 
 pub mod clock;
 mod control;
+pub mod exports;
 pub mod fault;
 pub(crate) mod made_up;
 pub mod policy;

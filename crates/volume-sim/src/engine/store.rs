@@ -459,6 +459,44 @@ impl Image {
         Ok(())
     }
 
+    /// Which parts of `offset..offset + len` are allocated, as consecutive
+    /// runs `(length, allocated)` in order, covering the range exactly.
+    /// A run that is not allocated is a hole and reads as zeros; an
+    /// allocated run holds stored chunks (which may still contain zeros).
+    ///
+    /// At most `max_runs` runs are returned; the last one then stops short
+    /// of the end of the range. Runs alternate: two neighbours never have
+    /// the same status.
+    ///
+    /// # Errors
+    ///
+    /// [`RangeError`] if the range does not lie within the image.
+    pub fn allocation(
+        &self,
+        offset: u64,
+        len: u64,
+        max_runs: usize,
+    ) -> Result<Vec<(u64, bool)>, RangeError> {
+        self.check(offset, len)?;
+        let mut runs: Vec<(u64, bool)> = Vec::new();
+        let end = offset + len;
+        let mut pos = offset;
+        while pos < end {
+            let index = pos >> self.chunk_shift;
+            let chunk_end = (index << self.chunk_shift).saturating_add(1 << self.chunk_shift);
+            let stop = chunk_end.min(end);
+            let allocated = self.chunk(index).is_some();
+            let full = runs.len() >= max_runs;
+            match runs.last_mut() {
+                Some((n, a)) if *a == allocated => *n += stop - pos,
+                _ if full => break,
+                _ => runs.push((stop - pos, allocated)),
+            }
+            pos = stop;
+        }
+        Ok(runs)
+    }
+
     /// Changes the logical size. Growing exposes zeros and allocates
     /// nothing. Shrinking releases the chunks past the new end and zeroes
     /// the tail of the new last chunk (copying it up if shared), so that a
@@ -697,6 +735,25 @@ mod tests {
     const TIB: u64 = 1 << 40;
 
     fn assert_traits<T: Clone + Send + Sync + fmt::Debug + 'static>() {}
+
+    #[test]
+    fn allocation_runs_are_exact_alternating_and_capped() {
+        let mut img = Image::with_chunk_size(100, 16).unwrap();
+        assert_eq!(img.allocation(0, 100, 8), Ok(vec![(100, false)]));
+        img.write_at(17, b"x").unwrap(); // chunk 1
+        img.write_at(40, b"y").unwrap(); // chunk 2
+        img.write_at(99, b"z").unwrap(); // chunk 6 (the short last one)
+        assert_eq!(
+            img.allocation(0, 100, 8),
+            Ok(vec![(16, false), (32, true), (48, false), (4, true)])
+        );
+        assert_eq!(img.allocation(5, 20, 8), Ok(vec![(11, false), (9, true)]));
+        assert_eq!(img.allocation(0, 100, 2), Ok(vec![(16, false), (32, true)]));
+        assert_eq!(img.allocation(50, 0, 8), Ok(vec![]));
+        assert!(img.allocation(90, 11, 8).is_err());
+        img.discard(16, 32).unwrap();
+        assert_eq!(img.allocation(0, 96, 8), Ok(vec![(96, false)]));
+    }
 
     #[test]
     fn image_is_clone_send_sync_debug() {

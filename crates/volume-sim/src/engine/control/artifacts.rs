@@ -379,6 +379,11 @@ impl<R: ArtifactResource> Artifacts<R> {
         self.recs.values().filter(move |r| r.tenant == tenant)
     }
 
+    /// Every one of `tenant`'s artifacts, oldest first.
+    pub(super) fn all(&self, tenant: &str) -> Vec<R> {
+        self.of(tenant).map(|r| r.resource.clone()).collect()
+    }
+
     /// How many `tenant` holds.
     pub(super) fn count(&self, tenant: &str) -> u64 {
         self.of(tenant).count() as u64

@@ -46,6 +46,7 @@ use artifacts::{ArtifactEnd, Artifacts};
 use instances::InstanceRec;
 use tenants::TenantRec;
 pub use tenants::{Quota, QuotaUsage};
+pub(crate) use volumes::exportable;
 use volumes::{VolumeEnd, VolumeRec};
 
 type Result<T, E = Error> = std::result::Result<T, E>;
@@ -252,6 +253,12 @@ impl Control {
             self.snapshots.images(tenant),
             self.backups.images(tenant),
         )
+    }
+
+    /// Every one of `tenant`'s snapshots and backups, oldest first (for
+    /// the block-device exports).
+    pub(crate) fn all_artifacts(&self, tenant: &str) -> (Vec<Snapshot>, Vec<Backup>) {
+        (self.snapshots.all(tenant), self.backups.all(tenant))
     }
 
     // ----- checks shared by every kind -------------------------------------

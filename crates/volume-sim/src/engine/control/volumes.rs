@@ -51,6 +51,16 @@ pub(super) enum VolumeEnd {
     Remove,
 }
 
+/// Whether a volume is exported read-write: attached, and not detaching,
+/// being deleted or gone.
+pub(crate) fn exportable(volume: &Volume) -> bool {
+    !volume.attachments.is_empty()
+        && !matches!(
+            volume.state,
+            VolumeState::Detaching | VolumeState::Deleting | VolumeState::Deleted
+        )
+}
+
 fn set_volume_state(volume: &mut Volume, state: VolumeState) {
     volume.raw_state = state.as_str().to_owned();
     volume.state = state;
@@ -69,6 +79,15 @@ impl Control {
     /// A volume's data, for the data plane (which locks it on its own).
     pub(crate) fn volume_data(&self, tenant: &str, id: &VolumeId) -> Result<SharedImage> {
         self.volume_rec(tenant, id).map(|r| Arc::clone(&r.data))
+    }
+
+    /// A volume's data while it may be exported read-write: it is attached
+    /// to an instance and not on its way out (detaching, deleting, gone).
+    pub(crate) fn attached_volume_data(&self, tenant: &str, id: &VolumeId) -> Option<SharedImage> {
+        self.volume_rec(tenant, id)
+            .ok()
+            .filter(|r| exportable(&r.volume))
+            .map(|r| Arc::clone(&r.data))
     }
 
     pub(super) fn end_volume(&mut self, seq: u64, end: VolumeEnd) {
