@@ -39,7 +39,7 @@ async fn main() -> std::io::Result<()> {
     // Linode shows an attached volume as this device path: export it
     // under that name too.
     let source = ExportSource::new(fake.engine().clone(), [linode::DEFAULT_TENANT])
-        .with_alias(|v| Some(format!("/dev/disk/by-id/scsi-0Linode_Volume_{}", v.name)));
+        .with_alias(|v| Some(linode::device_path(&v.name)));
     let server = NbdServer::bind(
         nbd_addr.as_str(),
         NbdExports::new().with(source),

@@ -50,6 +50,7 @@ use tokio::task::JoinSet;
 use crate::engine::ClockMode;
 use crate::fake::registry::{Entry, Settings, REGISTRY};
 use crate::fake::{strip_prefix, FakeOptions, FakeRequest, FakeResponse, Handler, Rejection};
+use crate::nbd::{NbdExports, NbdLimits, NbdServer};
 
 /// What the server accepts, so that no client can make it hold unbounded
 /// memory, descriptors or time. Every limit is a flag of the binary.
@@ -307,6 +308,29 @@ impl Server {
             .iter()
             .find(|(entry, _)| entry.name == provider)
             .map(|(_, fake)| fake)
+    }
+
+    /// Exports the fakes' volumes over NBD on `listener` (what each
+    /// registry entry exports: attached volumes read-write by id and by the
+    /// device path the provider shows, snapshots and backups read-only), on
+    /// the current tokio runtime, until the returned server is dropped.
+    ///
+    /// # Errors
+    /// When the listener cannot be used.
+    pub fn serve_nbd(
+        &self,
+        listener: std::net::TcpListener,
+        limits: NbdLimits,
+    ) -> io::Result<NbdServer> {
+        listener.set_nonblocking(true)?;
+        let exports = self
+            .shared
+            .fakes
+            .iter()
+            .fold(NbdExports::new(), |exports, (entry, fake)| {
+                exports.with((entry.exports)(fake.engine().clone()))
+            });
+        NbdServer::start(TcpListener::from_std(listener)?, exports, limits)
     }
 
     /// Every dialect served, in registry order, with its base URL and

@@ -383,4 +383,33 @@ mod binary {
         interrupt(&child);
         assert!(wait_exit(&mut child).await.success());
     }
+
+    #[tokio::test]
+    async fn exports_volumes_over_nbd_when_asked() {
+        let mut child = spawn(&["--listen", "127.0.0.1:0", "--nbd-listen", "127.0.0.1:0"]);
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        for _ in 0..3 {
+            out.read_line(&mut banner).unwrap();
+        }
+        let nbd_line = banner.lines().nth(2).unwrap_or_default().to_owned();
+        assert!(nbd_line.starts_with("nbd "), "{banner}");
+        let uri = nbd_line.split_whitespace().nth(1).unwrap();
+        let addr = uri
+            .trim_start_matches("nbd://")
+            .trim_end_matches("/<export>")
+            .to_owned();
+        // The server greets with the newstyle handshake.
+        use tokio::io::AsyncReadExt;
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let mut greeting = [0u8; 16];
+        tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut greeting))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&greeting[..8], b"NBDMAGIC");
+        assert_eq!(&greeting[8..16], b"IHAVEOPT");
+        interrupt(&child);
+        assert!(wait_exit(&mut child).await.success());
+    }
 }

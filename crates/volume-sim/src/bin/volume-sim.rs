@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser};
 use volume_sim::fake::registry::{Setting, Settings, REGISTRY};
+use volume_sim::nbd::{NbdLimits, NbdServer};
 use volume_sim::serve::{Limits, ServeConfig, Server};
 
 /// Serve volume-rs's fake clouds (every provider of the registry) on one
@@ -73,6 +74,12 @@ struct Args {
     /// is closed after this long too).
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().header_timeout.as_secs_f64(), value_parser = positive_f64)]
     header_timeout: f64,
+
+    /// Also export the fakes' volumes over NBD on this address (off by
+    /// default): attached volumes read-write, by id and by the device path
+    /// the provider shows; snapshots and backups read-only.
+    #[arg(long, value_name = "ADDR", env = "VOLUME_SIM_NBD_LISTEN")]
+    nbd_listen: Option<SocketAddr>,
 
     /// Seconds a request's body may take to arrive; beyond, a 408.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().body_timeout.as_secs_f64(), value_parser = positive_f64)]
@@ -133,6 +140,22 @@ macro_rules! say {
     ($($arg:tt)*) => {
         let _ = writeln!(std::io::stderr(), $($arg)*);
     };
+}
+
+/// Binds `addr` and exports the fakes' volumes there, warning as for HTTP
+/// when it is not loopback.
+fn start_nbd(server: &Server, addr: SocketAddr) -> Result<NbdServer, String> {
+    if !addr.ip().is_loopback() {
+        say!(
+            "volume-sim: warning: NBD on {addr}, which is not a loopback address: \
+             anyone who can reach it can read and write the attached volumes"
+        );
+    }
+    let listener =
+        TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr} for NBD: {e}"))?;
+    server
+        .serve_nbd(listener, NbdLimits::default())
+        .map_err(|e| format!("cannot serve NBD on {addr}: {e}"))
 }
 
 fn at_least_one(s: &str) -> Result<usize, String> {
@@ -208,9 +231,28 @@ async fn run(args: Args, settings: Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let nbd = match args.nbd_listen.map(|addr| start_nbd(&server, addr)) {
+        Some(Ok(nbd)) => Some(nbd),
+        Some(Err(message)) => {
+            say!("volume-sim: {message}");
+            return ExitCode::FAILURE;
+        }
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     for d in server.dialects() {
         let _ = writeln!(out, "{:<8} {}   {}", d.name, d.base_url, d.credentials);
+    }
+    if let Some(nbd) = &nbd {
+        let _ = writeln!(
+            out,
+            "{:<8} nbd://{}/<export>   attached volumes by id or device path; snapshot/<id>, backup/<id> read-only",
+            "nbd",
+            nbd.local_addr()
+        );
+        for uri in nbd.export_uris() {
+            let _ = writeln!(out, "{:<8} {uri}", "");
+        }
     }
     let _ = out.flush();
     drop(out);
@@ -219,6 +261,7 @@ async fn run(args: Args, settings: Settings) -> ExitCode {
         server.address()
     );
     shutdown.wait().await;
+    drop(nbd);
     drop(server);
     say!("volume-sim: stopped");
     ExitCode::SUCCESS

@@ -139,6 +139,7 @@ use crate::engine::policy::any_reasonable_name;
 use crate::engine::{
     AttachedResize, Control, Delays, Engine, EngineConfig, Fault, IdStyle, Policy, SimOp,
 };
+use crate::nbd::ExportSource;
 use volume_core::time::format_rfc3339 as rfc3339;
 
 /// The API key a fake accepts when none is configured; it acts for
@@ -342,6 +343,8 @@ pub const ENTRY: Entry = Entry {
             s.shown("exoscale-secret")
         )
     },
+    // Exoscale shows no device path for a volume: exported by id only.
+    exports: |engine| ExportSource::new(engine, [DEFAULT_TENANT]),
 };
 
 fn build_from_settings(

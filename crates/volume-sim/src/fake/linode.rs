@@ -130,6 +130,7 @@ use super::{
 };
 use crate::engine::made_up::mix;
 use crate::engine::{AttachedResize, Control, Delays, Engine, Fault, IdStyle, Policy, SimOp};
+use crate::nbd::ExportSource;
 use volume_core::time::format_naive_utc as naive_utc;
 
 /// The token a fake accepts when none is configured; it acts for
@@ -346,7 +347,16 @@ pub const ENTRY: Entry = Entry {
     settings: SETTINGS,
     build: build_from_settings,
     credentials: |s: &Settings| format!("token: {}", s.shown("linode-token")),
+    exports: |engine| {
+        ExportSource::new(engine, [DEFAULT_TENANT]).with_alias(|v| Some(device_path(&v.name)))
+    },
 };
+
+/// Where Linode says a volume appears on its Linode (`filesystem_path`):
+/// also the volume's NBD export alias.
+pub fn device_path(label: &str) -> String {
+    format!("/dev/disk/by-id/scsi-0Linode_Volume_{label}")
+}
 
 fn build_from_settings(
     options: &FakeOptions,
@@ -898,7 +908,7 @@ fn volume_json<'a>(c: &Control, st: &LinodeState, tenant: &str, v: &'a Volume) -
         region: v.region.as_str(),
         linode_id: attached.map(|i| num(i.as_str())),
         linode_label,
-        filesystem_path: format!("/dev/disk/by-id/scsi-0Linode_Volume_{}", v.name),
+        filesystem_path: device_path(&v.name),
         tags: tags_of(&v.labels),
         hardware_type: "nvme",
         encryption: if extra.is_some_and(|e| e.encryption_enabled) {

@@ -11,6 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::pipeline::{FakeOptions, Handler};
+use crate::engine::Engine;
+use crate::nbd::ExportSource;
 
 /// One setting of a dialect: a flag of the binaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +122,10 @@ pub struct Entry {
     pub build: BuildFn,
     /// What to print about its credentials (never a secret the user gave).
     pub credentials: fn(&Settings) -> String,
+    /// What of its fake's engine is exported over NBD: the tenants its
+    /// credentials act for, and the device path the provider shows for a
+    /// volume as an alias where it shows one.
+    pub exports: fn(Engine) -> ExportSource,
 }
 
 impl fmt::Debug for Entry {
