@@ -75,15 +75,15 @@ struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().header_timeout.as_secs_f64(), value_parser = positive_f64)]
     header_timeout: f64,
 
+    /// Seconds a request's body may take to arrive; beyond, a 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().body_timeout.as_secs_f64(), value_parser = positive_f64)]
+    body_timeout: f64,
+
     /// Also export the fakes' volumes over NBD on this address (off by
     /// default): attached volumes read-write, by id and by the device path
     /// the provider shows; snapshots and backups read-only.
     #[arg(long, value_name = "ADDR", env = "VOLUME_SIM_NBD_LISTEN")]
     nbd_listen: Option<SocketAddr>,
-
-    /// Seconds a request's body may take to arrive; beyond, a 408.
-    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().body_timeout.as_secs_f64(), value_parser = positive_f64)]
-    body_timeout: f64,
 }
 
 impl Args {
