@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p volume-sim --example serve_bench -- [REQUESTS_PER_ROUND] [ROUNDS]
+//! valgrind --tool=callgrind target/release/examples/serve_bench N 1 base|ours
 //! ```
 //!
 //! Everything stays on loopback; every loop is bounded by its count.
@@ -42,6 +43,18 @@ async fn main() {
     // The baseline answers exactly what the fake answers (head and body).
     let (head, body) = fetch(empty.address(), &path).await;
     let baseline = baseline_server(head, body).await;
+
+    // `serve_bench N base|ours`: one side only, for instruction counts
+    // under `valgrind --tool=callgrind` (the whole run minus a run of 0).
+    if let Some(side) = args.next() {
+        let addr = if side == "base" {
+            baseline
+        } else {
+            empty.address()
+        };
+        let _ = load(addr, &path, per_round).await;
+        return;
+    }
 
     let mut ours = Vec::new();
     let mut base = Vec::new();

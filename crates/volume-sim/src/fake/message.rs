@@ -116,7 +116,12 @@ impl FakeResponse {
     pub fn json_of<T: serde::Serialize + ?Sized>(status: u16, body: &T) -> Self {
         // Serialising into memory fails only for maps with non-string keys,
         // which no fake writes; `{}` keeps the answer JSON if one ever does.
-        let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+        // Room for a typical resource at once, rather than growing from 128
+        // bytes by doubling.
+        let mut bytes = Vec::with_capacity(1024);
+        if serde_json::to_writer(&mut bytes, body).is_err() {
+            bytes = b"{}".to_vec();
+        }
         Self::new(status, "application/json", bytes)
     }
 
