@@ -134,6 +134,21 @@ async fn slow_heads_slow_bodies_and_idle_connections_are_closed() {
     assert!(reply.closed, "{reply:?}");
     assert!(matches!(reply.status, None | Some(408)), "{reply:?}");
 
+    // A head dribbled a byte at a time, each within the timeout: closed
+    // all the same once the whole head has taken longer than it.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = b"GET /v4/regions HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut cut_off = false;
+    for byte in head {
+        if stream.write_all(&[*byte]).await.is_err() {
+            cut_off = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reply = read_reply(&mut stream).await;
+    assert!(cut_off || (reply.closed && reply.status.is_none()), "{reply:?}");
+
     // An idle keep-alive connection: closed after its answer and the wait.
     let (mut stream, reply) = send(addr, b"GET /v4/regions HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(reply.status, Some(200));

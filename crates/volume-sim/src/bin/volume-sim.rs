@@ -69,9 +69,9 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_headers)]
     max_headers: usize,
 
-    /// Seconds to wait for a request's head, counted from when the
-    /// connection starts waiting for one (so an idle keep-alive connection
-    /// is closed after this long too).
+    /// Seconds a connection may wait for a request's head, counted from
+    /// its opening or its last answer: a slow head and an idle keep-alive
+    /// connection are both closed after this long.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().header_timeout.as_secs_f64(), value_parser = positive_f64)]
     header_timeout: f64,
 
