@@ -15,11 +15,8 @@
 //!
 //! Run with `cargo bench -p volume-sim --bench engine`.
 
-// The store is compiled straight into this benchmark so that it can be
-// measured without building the rest of the workspace.
-#[path = "../src/engine/store.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod store;
+#[path = "engine/sim_figures.rs"]
+mod sim_figures;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -27,7 +24,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
-use store::{usage, Image, CHUNK_SIZE};
+use volume_sim::engine::store::{usage, Image, CHUNK_SIZE};
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;
@@ -788,11 +785,14 @@ fn main() {
         .measurement_time(Duration::from_secs(1))
         .configure_from_args();
     criterion_benches(&mut c, &fx);
+    sim_figures::criterion_benches(&mut c, bench_mode);
     c.final_summary();
 
     if bench_mode {
         let load_before = load_average();
-        let rows = targets(&fx);
+        let mut rows = targets(&fx);
+        drop(fx);
+        rows.extend(sim_figures::targets());
         println!();
         println!("| Figure | Measured (median) | Target | Met? |");
         println!("| --- | --- | --- | --- |");

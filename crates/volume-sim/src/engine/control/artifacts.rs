@@ -412,23 +412,26 @@ impl<R: ArtifactResource> Artifacts<R> {
         self.recs.get_mut(&seq).map(|r| &mut r.resource)
     }
 
-    /// Ends a transition; removing forgets the id too.
+    /// Ends a transition; removing forgets the id too, and returns whose
+    /// the artifact was and the bytes its image referenced.
     pub(super) fn end(
         &mut self,
         seq: u64,
         end: ArtifactEnd<R::State>,
         ids: &mut HashMap<String, u64>,
-    ) {
+    ) -> Option<(String, u64)> {
         match end {
             ArtifactEnd::Remove => {
-                if let Some(rec) = self.recs.remove(&seq) {
-                    ids.remove(R::id_str(rec.resource.id()));
-                }
+                let rec = self.recs.remove(&seq)?;
+                ids.remove(R::id_str(rec.resource.id()));
+                let bytes = rec.data.allocated_bytes();
+                Some((rec.tenant, bytes))
             }
             ArtifactEnd::State(state) => {
                 if let Some(r) = self.get_mut(seq) {
                     r.set_state(state);
                 }
+                None
             }
         }
     }
@@ -524,6 +527,7 @@ impl Control {
                 seq,
             },
         );
+        self.charge_quota(tenant, K::ONE);
         let delay = K::delay(&self.policy.delays);
         if volume_busy {
             self.run_volume(vseq, K::TAKE, &t, None);

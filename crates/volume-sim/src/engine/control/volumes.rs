@@ -17,11 +17,14 @@ use volume_core::{
 };
 
 use super::super::fault::Fault;
+use super::super::memory;
 use super::super::policy::AttachedResize;
 use super::super::store::Image;
 use super::backups::Backups;
 use super::snapshots::Snapshots;
-use super::{all_of, bytes_of, lock_image, Control, Pending, QuotaUsage, Result, SharedImage};
+use super::{
+    all_of, bytes_of, lock_image, name_key, Control, Pending, QuotaUsage, Result, SharedImage,
+};
 
 #[derive(Debug, Clone)]
 pub(super) struct VolumeRec {
@@ -66,18 +69,57 @@ impl Control {
             .ok_or_else(|| Error::not_found(ResourceKind::Volume, id.as_str()))
     }
 
-    /// A volume's data, for the data plane (which locks it on its own).
-    pub(crate) fn volume_data(&self, tenant: &str, id: &VolumeId) -> Result<SharedImage> {
-        self.volume_rec(tenant, id).map(|r| Arc::clone(&r.data))
+    /// Adds a volume's record, and with it everything kept in step with the
+    /// records: the data plane's index, the name index, the quota counters.
+    fn insert_volume(&mut self, rec: VolumeRec) {
+        self.volume_index
+            .insert(rec.volume.id.as_str(), &rec.tenant, Arc::clone(&rec.data));
+        *self
+            .names
+            .entry(name_key(&rec.tenant, &rec.volume.name))
+            .or_default() += 1;
+        let more = QuotaUsage {
+            volumes: 1,
+            gigabytes: rec.volume.size.as_gib(),
+            ..QuotaUsage::NONE
+        };
+        self.charge_quota(&rec.tenant.clone(), more);
+        self.volumes.insert(rec.seq, rec);
+    }
+
+    /// Removes a volume's record and what is kept in step with it, then
+    /// hands the memory its bytes held back (when nothing else shares them).
+    fn remove_volume(&mut self, seq: u64) {
+        let Some(rec) = self.volumes.remove(&seq) else {
+            return;
+        };
+        self.ids.remove(rec.volume.id.as_str());
+        self.volume_index.remove(rec.volume.id.as_str());
+        self.forget_name(&rec.tenant, &rec.volume.name);
+        let less = QuotaUsage {
+            volumes: 1,
+            gigabytes: rec.volume.size.as_gib(),
+            ..QuotaUsage::NONE
+        };
+        self.release_quota(&rec.tenant, less);
+        let bytes = lock_image(&rec.data).allocated_bytes();
+        drop(rec);
+        memory::freed(bytes);
+    }
+
+    fn forget_name(&mut self, tenant: &str, name: &str) {
+        let key = name_key(tenant, name);
+        if let Some(n) = self.names.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.names.remove(&key);
+            }
+        }
     }
 
     pub(super) fn end_volume(&mut self, seq: u64, end: VolumeEnd) {
         match end {
-            VolumeEnd::Remove => {
-                if let Some(rec) = self.volumes.remove(&seq) {
-                    self.ids.remove(rec.volume.id.as_str());
-                }
-            }
+            VolumeEnd::Remove => self.remove_volume(seq),
             VolumeEnd::Detached => {
                 if let Some(rec) = self.volumes.get_mut(&seq) {
                     rec.volume.attachments.clear();
@@ -154,19 +196,30 @@ impl Control {
     /// Forgets every transition in flight on volume `seq`, so that nothing
     /// scheduled before it began to go can bring it back.
     fn cancel_volume_transitions(&mut self, seq: u64) {
-        self.pending
-            .retain(|_, end| !matches!(end, Pending::Volume(s, _) if *s == seq));
+        let from = (seq, Duration::ZERO, 0);
+        let to = (seq, Duration::MAX, u64::MAX);
+        let keys: Vec<_> = self.pending_of_volume.range(from..=to).copied().collect();
+        for key in keys {
+            self.pending_of_volume.remove(&key);
+            self.pending.remove(&(key.1, key.2));
+        }
     }
 
     // ----- checks ----------------------------------------------------------
 
     fn check_unique_name(&self, tenant: &str, name: &str, except: Option<u64>) -> Result<()> {
-        if self.policy.unique_names
-            && self
-                .volumes
-                .iter()
-                .any(|(seq, r)| r.tenant == tenant && r.volume.name == name && Some(*seq) != except)
-        {
+        if !self.policy.unique_names {
+            return Ok(());
+        }
+        let holders = self
+            .names
+            .get(&name_key(tenant, name))
+            .copied()
+            .unwrap_or(0);
+        let own = except
+            .and_then(|seq| self.volumes.get(&seq))
+            .is_some_and(|r| r.volume.name == name);
+        if holders > u32::from(own) {
             return Err(Error::already_exists(ResourceKind::Volume, name));
         }
         Ok(())
@@ -361,15 +414,12 @@ impl Control {
         } else {
             VolumeState::Available
         };
-        self.volumes.insert(
+        self.insert_volume(VolumeRec {
+            tenant: tenant.to_owned(),
+            volume,
+            data: Arc::new(Mutex::new(image)),
             seq,
-            VolumeRec {
-                tenant: tenant.to_owned(),
-                volume,
-                data: Arc::new(Mutex::new(image)),
-                seq,
-            },
-        );
+        });
         let delay = match req.source {
             VolumeSource::Backup(_) => self.policy.delays.restore,
             _ => self.policy.delays.create,
@@ -426,6 +476,16 @@ impl Control {
         }
         if let Some(labels) = &req.labels {
             self.check_labels(labels)?;
+        }
+        if let Some(name) = &req.name {
+            let old = self
+                .volumes
+                .get(&seq)
+                .map(|r| (r.tenant.clone(), r.volume.name.clone()));
+            if let Some((tenant, old)) = old {
+                self.forget_name(&tenant, &old);
+                *self.names.entry(name_key(&tenant, name)).or_default() += 1;
+            }
         }
         let Some(rec) = self.volumes.get_mut(&seq) else {
             return Err(Error::not_found(ResourceKind::Volume, id.as_str()));
@@ -567,6 +627,11 @@ impl Control {
         if let Some(rec) = self.volumes.get_mut(&seq) {
             rec.volume.size = new_size;
         }
+        let more = QuotaUsage {
+            gigabytes: grow,
+            ..QuotaUsage::NONE
+        };
+        self.charge_quota(tenant, more);
         self.run_volume(seq, VolumeOp::Resize, &t, fault);
         self.volume_now(seq)
     }
