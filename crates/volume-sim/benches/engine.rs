@@ -777,7 +777,10 @@ fn main() {
     // then criterion runs every benchmark once as a smoke test and the
     // target check (which needs real timings and a 1 GiB image) is skipped.
     let bench_mode = std::env::args().any(|a| a == "--bench");
-    let fx = fixture(bench_mode);
+    // `SIM_FIGURES_ONLY=1` skips the store's own figures (a shorter run
+    // while working on the engine).
+    let sim_only = std::env::var_os("SIM_FIGURES_ONLY").is_some();
+    let fx = fixture(bench_mode && !sim_only);
 
     let mut c = Criterion::default()
         .sample_size(10)
@@ -790,7 +793,7 @@ fn main() {
 
     if bench_mode {
         let load_before = load_average();
-        let mut rows = targets(&fx);
+        let mut rows = if sim_only { Vec::new() } else { targets(&fx) };
         drop(fx);
         rows.extend(sim_figures::targets());
         println!();

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
+use super::control::SharedImage;
 use super::store::Image;
 
 /// Shards of the index (a power of two). Ids minted in sequence land on
@@ -54,7 +55,7 @@ fn fnv(s: &str) -> u64 {
 #[derive(Debug)]
 struct Entry {
     tenant: Arc<str>,
-    data: Arc<Mutex<Image>>,
+    data: SharedImage,
 }
 
 type Map = HashMap<Box<str>, Entry, BuildHasherDefault<Fnv>>;
@@ -92,7 +93,7 @@ impl VolumeIndex {
     }
 
     /// Adds (or replaces) volume `id` of `tenant`.
-    pub(crate) fn insert(&self, id: &str, tenant: &str, data: Arc<Mutex<Image>>) {
+    pub(crate) fn insert(&self, id: &str, tenant: &str, data: SharedImage) {
         let entry = Entry {
             tenant: Arc::from(tenant),
             data,
@@ -214,7 +215,7 @@ mod tests {
     #[test]
     fn lookups_check_the_tenant() {
         let index = VolumeIndex::default();
-        let data = Arc::new(Mutex::new(Image::new(10)));
+        let data = crate::engine::control::shared_image(Image::new(10));
         index.insert("v", "a", Arc::clone(&data));
         assert_eq!(index.with("a", "v", |i| i.len()), Some(10));
         assert_eq!(index.with("b", "v", |i| i.len()), None);

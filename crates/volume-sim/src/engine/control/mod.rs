@@ -53,8 +53,28 @@ use volumes::{VolumeEnd, VolumeRec};
 type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A volume's bytes, locked on their own so that data-plane traffic on two
-/// volumes does not contend on the control plane's lock.
-pub(crate) type SharedImage = Arc<Mutex<Image>>;
+/// volumes does not contend on the control plane's lock (nor, padded to a
+/// cache line of their own, on each other's lock word).
+pub(crate) type SharedImage = Arc<Padded<Mutex<Image>>>;
+
+/// A value on cache lines of its own: two of them never share one, so
+/// writes to one (a lock word, an image's counters) do not slow the other.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A new volume's bytes, ready to share with the data plane.
+pub(crate) fn shared_image(image: Image) -> SharedImage {
+    Arc::new(Padded(Mutex::new(image)))
+}
 
 /// Every image a tenant holds, labelled: volumes, snapshots, backups.
 pub(crate) type TenantImages = (
@@ -145,7 +165,7 @@ impl Clone for Control {
             .map(|(seq, rec)| {
                 let image = lock_image(&rec.data).clone();
                 let mut rec = rec.clone();
-                rec.data = Arc::new(Mutex::new(image));
+                rec.data = shared_image(image);
                 volume_index.insert(rec.volume.id.as_str(), &rec.tenant, Arc::clone(&rec.data));
                 (*seq, rec)
             })

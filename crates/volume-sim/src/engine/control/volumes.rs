@@ -6,7 +6,7 @@
 //! rules, then the core table) before anything else about the volume's
 //! state, and changes nothing until every check has passed.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use volume_core::state::{Transition, VolumeOp};
@@ -417,7 +417,7 @@ impl Control {
         self.insert_volume(VolumeRec {
             tenant: tenant.to_owned(),
             volume,
-            data: Arc::new(Mutex::new(image)),
+            data: super::shared_image(image),
             seq,
         });
         let delay = match req.source {
