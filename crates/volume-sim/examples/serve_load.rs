@@ -34,7 +34,7 @@ impl Drop for Server {
 
 impl Server {
     /// Starts `command` (which runs the binary) and reads its Linode line.
-    fn start(mut command: Command) -> Server {
+    fn start(mut command: Command) -> Self {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -49,7 +49,7 @@ impl Server {
             .nth(1)
             .expect("a base URL")
             .to_owned();
-        Server { child, base }
+        Self { child, base }
     }
 
     fn address(&self) -> String {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use futures::executor::block_on;
-use volume_core::{BlockStorage, CreateSnapshot, CreateVolume, Size, VolumeId};
+use volume_core::{BlockStorage, CreateSnapshot, CreateVolume, Size, SnapshotId, VolumeId};
 use volume_sim::engine::store::{Image, CHUNK_SIZE};
 use volume_sim::engine::{Policy, Quota};
 use volume_sim::Sim;
@@ -182,6 +182,23 @@ fn chain_copy_ups(sim: &Sim, id: &VolumeId, src: &[u8]) {
     });
 }
 
+/// Longest snapshot chain kept by the copy-up figure: each link holds the
+/// 16 MiB its successor copied up, so criterion's hundreds of iterations
+/// would otherwise pile up gigabytes.
+const CHAIN: usize = 32;
+
+/// Takes the next snapshot of `id`'s chain (untimed), dropping the oldest
+/// once the chain is [`CHAIN`] long.
+fn next_in_chain(sim: &Sim, id: &VolumeId, chain: &mut std::collections::VecDeque<SnapshotId>) {
+    let n = chain.back().map_or(0, |_| chain.len());
+    let req = CreateSnapshot::new(id.clone(), format!("c{n}-{}", chain.len()));
+    chain.push_back(block_on(sim.create_snapshot(&req)).unwrap().id);
+    if chain.len() > CHAIN {
+        let oldest = chain.pop_front().unwrap();
+        block_on(sim.delete_snapshot(&oldest)).unwrap();
+    }
+}
+
 /// Baseline of the copy-up: allocate and copy `CHAIN_CHUNKS` chunks, each
 /// from a chunk of its own in `src` (as many distinct bytes as the copy-ups
 /// read from the snapshot's chunks, so both sides find their source in the
@@ -311,13 +328,11 @@ pub(crate) fn criterion_benches(c: &mut Criterion, bench_mode: bool) {
     });
     let (sim, id) = sim_volume(1, false);
     chain_copy_ups(&sim, &id, &big);
-    let mut n = 0;
+    let mut chain = std::collections::VecDeque::new();
     g.bench_function("sim_4KiB_write", |b| {
         b.iter_batched(
             || {
-                n += 1;
-                let req = CreateSnapshot::new(id.clone(), format!("c{n}"));
-                block_on(sim.create_snapshot(&req)).unwrap();
+                next_in_chain(&sim, &id, &mut chain);
                 release_free_memory();
             },
             |()| chain_copy_ups(&sim, &id, &big),
@@ -342,17 +357,29 @@ pub(crate) fn targets() -> Vec<Row> {
         image.write_at(off, &fill).unwrap();
     }
     let per = |d: Duration| d / OFFSETS as u32;
+    // Heap allocations per call on the data path (the counting allocator).
+    let allocs = |f: &mut dyn FnMut()| {
+        f();
+        let before = super::allocations();
+        f();
+        (super::allocations() - before) as f64 / OFFSETS as f64
+    };
+    let write_allocs = allocs(&mut || sim_writes(&sim, &id, &offs, &src));
+    let mut scratch = vec![0u8; SMALL];
+    let read_allocs = allocs(&mut || sim_reads(&sim, &id, &offs, &mut scratch));
     let (base, ours) = super::paired(
         ROUNDS,
         || per(batch(1, || memcpy_writes(&mut plain, &offs, &src))),
         || per(batch(1, || sim_writes(&sim, &id, &offs, &src))),
     );
-    rows.push(small_row(
+    let mut row = small_row(
         "4 KiB random writes over a written 1 GiB volume through `Sim` vs 4 KiB memcpys into a plain 1 GiB buffer",
         base,
         ours,
         0.7,
-    ));
+    );
+    row.measured += &format!("; {write_allocs} allocations per call");
+    rows.push(row);
     let (base, ours) = super::paired(
         ROUNDS,
         || per(batch(1, || memcpy_writes(&mut plain, &offs, &src))),
@@ -370,12 +397,14 @@ pub(crate) fn targets() -> Vec<Row> {
         || per(batch(1, || memcpy_reads(&plain, &offs, &mut buf_a))),
         || per(batch(1, || sim_reads(&sim, &id, &offs, &mut buf_b))),
     );
-    rows.push(small_row(
+    let mut row = small_row(
         "4 KiB random reads of a written 1 GiB volume through `Sim` vs 4 KiB memcpys out of a plain 1 GiB buffer",
         base,
         ours,
         0.7,
-    ));
+    );
+    row.measured += &format!("; {read_allocs} allocations per call");
+    rows.push(row);
     let (base, ours) = super::paired(
         ROUNDS,
         || per(batch(1, || memcpy_reads(&plain, &offs, &mut buf_a))),
@@ -456,7 +485,7 @@ pub(crate) fn targets() -> Vec<Row> {
     let big = pattern(CHAIN_CHUNKS * CHUNK_SIZE, 3);
     let (sim, id) = sim_volume(1, false);
     chain_copy_ups(&sim, &id, &big);
-    let mut n = 0;
+    let mut chain = std::collections::VecDeque::new();
     let (base, ours) = super::paired(
         ROUNDS,
         || {
@@ -468,9 +497,7 @@ pub(crate) fn targets() -> Vec<Row> {
             t / CHAIN_CHUNKS as u32
         },
         || {
-            n += 1;
-            let req = CreateSnapshot::new(id.clone(), format!("c{n}"));
-            block_on(sim.create_snapshot(&req)).unwrap();
+            next_in_chain(&sim, &id, &mut chain);
             release_free_memory();
             let start = Instant::now();
             chain_copy_ups(&sim, &id, &big);
