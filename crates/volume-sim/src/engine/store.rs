@@ -233,21 +233,22 @@ fn make_mut<T: Clone>(arc: &mut Arc<T>) -> &mut T {
     }
 }
 
-/// Writes up to this size prefetch what they touch (see [`prefetch`]).
-const PREFETCH_MAX: usize = 64 * 1024;
+/// Accesses up to this size prefetch what they touch (see [`prefetch`]);
+/// larger ones stream, which the hardware prefetcher follows by itself.
+const PREFETCH_MAX: usize = 16 * 1024;
 
 /// Asks the CPU to start loading the cache lines of `len` bytes at `ptr`,
 /// all at once. A small access to memory that is not cached otherwise
 /// waits for each line in turn behind the call's lock (an atomic
 /// read-modify-write, which on x86 lets no later load start before it);
 /// asked for together, the lines arrive in parallel. Only a hint: any
-/// address is fine, nothing is read.
+/// address is fine, nothing is read. Callers keep `len` small.
 #[inline]
 fn prefetch(ptr: *const u8, len: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        for off in (0..len.min(PREFETCH_MAX)).step_by(64) {
+        for off in (0..len).step_by(64) {
             // SAFETY: a prefetch is a hint that never faults and reads
             // nothing the program can see, whatever the address; SSE is
             // part of every x86_64 target.
@@ -484,7 +485,9 @@ impl Image {
             match self.chunk(index) {
                 Some(chunk) => {
                     let src = &chunk[at..at + n];
-                    prefetch(src.as_ptr(), n);
+                    if n <= PREFETCH_MAX {
+                        prefetch(src.as_ptr(), n);
+                    }
                     head.copy_from_slice(src);
                 }
                 None => head.fill(0),
