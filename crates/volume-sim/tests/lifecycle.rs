@@ -787,3 +787,59 @@ async fn calls_count_while_no_fault_is_armed() {
     sim.read_at(&v.id, 0, &mut [0u8; 1]).await.unwrap();
     assert_eq!(sim.injected().len(), 1);
 }
+
+/// The per-instance attachment counts and per-volume snapshot counts that
+/// replace scans: the attach limit frees a place on detach, on delete and
+/// when a volume created attached goes, and a volume with snapshots can be
+/// deleted (under a policy that refuses it) once the last one is gone.
+#[tokio::test]
+async fn attach_limits_and_snapshot_counts_follow_every_change() {
+    let mut policy = Policy::default();
+    policy.max_attachments_per_instance = 2;
+    policy.delete_with_snapshots = false;
+    let sim = Sim::builder().policy(policy).build();
+    let inst = instance(&sim).await;
+    let region = sim.list_instances(None).await.unwrap().items[0]
+        .region
+        .clone();
+    let new = |name: &str| CreateVolume::new(name, Size::gib(1)).with_region(region.clone());
+    let full = |r: Result<volume_core::Volume, Error>| matches!(r, Err(Error::InvalidInput { ref field, .. }) if field == "instance_id");
+    let a = sim
+        .create_volume(&new("a").with_attach_to(inst.clone()))
+        .await
+        .unwrap();
+    let b = sim.create_volume(&new("b")).await.unwrap();
+    let c = sim.create_volume(&new("c")).await.unwrap();
+    sim.attach_volume(&b.id, &inst).await.unwrap();
+    assert!(full(sim.attach_volume(&c.id, &inst).await));
+    assert!(full(
+        sim.create_volume(&new("d").with_attach_to(inst.clone()))
+            .await
+    ));
+    sim.detach_volume(&b.id).await.unwrap();
+    sim.attach_volume(&c.id, &inst).await.unwrap();
+    assert!(full(sim.attach_volume(&b.id, &inst).await));
+    sim.detach_volume(&a.id).await.unwrap();
+    sim.delete_volume(&a.id).await.unwrap();
+    sim.attach_volume(&b.id, &inst).await.unwrap();
+    assert!(full(
+        sim.create_volume(&new("e").with_attach_to(inst.clone()))
+            .await
+    ));
+
+    let s1 = sim
+        .create_snapshot(&CreateSnapshot::new(c.id.clone(), "s1"))
+        .await
+        .unwrap();
+    let s2 = sim
+        .create_snapshot(&CreateSnapshot::new(c.id.clone(), "s2"))
+        .await
+        .unwrap();
+    sim.detach_volume(&c.id).await.unwrap();
+    let refused = |r: Result<(), Error>| matches!(r, Err(Error::InvalidState { .. }));
+    assert!(refused(sim.delete_volume(&c.id).await));
+    sim.delete_snapshot(&s1.id).await.unwrap();
+    assert!(refused(sim.delete_volume(&c.id).await));
+    sim.delete_snapshot(&s2.id).await.unwrap();
+    sim.delete_volume(&c.id).await.unwrap();
+}

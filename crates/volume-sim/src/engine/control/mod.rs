@@ -150,6 +150,9 @@ pub struct Control {
     /// How many of a tenant's volumes bear a name, by [`name_key`], so
     /// unique names are checked without a scan.
     names: HashMap<String, u32>,
+    /// How many volumes are attached to each instance, by instance id, so
+    /// the attach limit is checked without a scan.
+    attached: HashMap<String, u32>,
     /// The data plane's view of `volumes`, kept in step with it.
     volume_index: Arc<VolumeIndex>,
 }
@@ -188,6 +191,7 @@ impl Clone for Control {
             pending: self.pending.clone(),
             pending_of_volume: self.pending_of_volume.clone(),
             names: self.names.clone(),
+            attached: self.attached.clone(),
             volume_index,
         }
     }
@@ -235,6 +239,7 @@ impl Control {
             pending: BTreeMap::new(),
             pending_of_volume: BTreeSet::new(),
             names: HashMap::new(),
+            attached: HashMap::new(),
             volume_index: Arc::new(VolumeIndex::default()),
         }
     }

@@ -84,6 +84,12 @@ impl Control {
             ..QuotaUsage::NONE
         };
         self.charge_quota(&rec.tenant.clone(), more);
+        for a in &rec.volume.attachments {
+            *self
+                .attached
+                .entry(a.instance.as_str().to_owned())
+                .or_default() += 1;
+        }
         self.volumes.insert(rec.seq, rec);
     }
 
@@ -96,6 +102,7 @@ impl Control {
         self.ids.remove(rec.volume.id.as_str());
         self.volume_index.remove(rec.volume.id.as_str());
         self.forget_name(&rec.tenant, &rec.volume.name);
+        self.forget_attachments(&rec.volume.attachments);
         let less = QuotaUsage {
             volumes: 1,
             gigabytes: rec.volume.size.as_gib(),
@@ -105,6 +112,18 @@ impl Control {
         let bytes = lock_image(&rec.data).allocated_bytes();
         drop(rec);
         memory::freed(bytes);
+    }
+
+    /// Takes `attachments` off the per-instance counts.
+    fn forget_attachments(&mut self, attachments: &[Attachment]) {
+        for a in attachments {
+            if let Some(n) = self.attached.get_mut(a.instance.as_str()) {
+                *n -= 1;
+                if *n == 0 {
+                    self.attached.remove(a.instance.as_str());
+                }
+            }
+        }
     }
 
     fn forget_name(&mut self, tenant: &str, name: &str) {
@@ -122,8 +141,9 @@ impl Control {
             VolumeEnd::Remove => self.remove_volume(seq),
             VolumeEnd::Detached => {
                 if let Some(rec) = self.volumes.get_mut(&seq) {
-                    rec.volume.attachments.clear();
+                    let gone = std::mem::take(&mut rec.volume.attachments);
                     set_volume_state(&mut rec.volume, VolumeState::Available);
+                    self.forget_attachments(&gone);
                 }
             }
             VolumeEnd::State(state) => {
@@ -385,7 +405,7 @@ impl Control {
             }
         }
         if let Some(i) = &instance {
-            self.check_attachable(tenant, i, &region)?;
+            self.check_attachable(i, &region)?;
         }
         self.check_labels(&req.labels)?;
         self.check_quota(
@@ -433,7 +453,7 @@ impl Control {
         self.volume_now(seq)
     }
 
-    fn check_attachable(&self, tenant: &str, instance: &Instance, region: &RegionId) -> Result<()> {
+    fn check_attachable(&self, instance: &Instance, region: &RegionId) -> Result<()> {
         if instance.region != *region {
             return Err(Error::invalid_input(
                 "instance_id",
@@ -443,12 +463,14 @@ impl Control {
                 ),
             ));
         }
+        // Instances are their tenant's own and ids are unique, so every
+        // volume attached to this one is that tenant's.
         let attached = self
-            .volumes
-            .values()
-            .filter(|r| r.tenant == tenant && r.is_attached_to(&instance.id))
-            .count();
-        if attached >= self.policy.max_attachments_per_instance as usize {
+            .attached
+            .get(instance.id.as_str())
+            .copied()
+            .unwrap_or(0);
+        if attached >= self.policy.max_attachments_per_instance {
             return Err(Error::invalid_input(
                 "instance_id",
                 format!(
@@ -522,7 +544,7 @@ impl Control {
             ));
         }
         if !self.policy.delete_with_snapshots {
-            let n = self.snapshots.count_of_volume(tenant, id);
+            let n = self.snapshots.count_of_volume(id);
             if n > 0 {
                 return Err(Error::InvalidState {
                     kind: ResourceKind::Volume,
@@ -553,11 +575,15 @@ impl Control {
         let region = rec.volume.region.clone();
         let t = self.check_volume(id, &rec.volume.state, VolumeOp::Attach)?;
         let inst = self.instance(tenant, instance)?;
-        self.check_attachable(tenant, &inst, &region)?;
+        self.check_attachable(&inst, &region)?;
         if let Some(rec) = self.volumes.get_mut(&seq) {
             rec.volume
                 .attachments
                 .push(Attachment::new(instance.clone()));
+            *self
+                .attached
+                .entry(instance.as_str().to_owned())
+                .or_default() += 1;
         }
         self.run_volume(seq, VolumeOp::Attach, &t, fault);
         self.volume_now(seq)
