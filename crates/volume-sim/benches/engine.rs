@@ -15,11 +15,8 @@
 //!
 //! Run with `cargo bench -p volume-sim --bench engine`.
 
-// The store is compiled straight into this benchmark so that it can be
-// measured without building the rest of the workspace.
-#[path = "../src/engine/store.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod store;
+#[path = "engine/sim_figures.rs"]
+mod sim_figures;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -27,7 +24,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
-use store::{usage, Image, CHUNK_SIZE};
+use volume_sim::engine::store::{usage, Image, CHUNK_SIZE};
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;
@@ -780,7 +777,10 @@ fn main() {
     // then criterion runs every benchmark once as a smoke test and the
     // target check (which needs real timings and a 1 GiB image) is skipped.
     let bench_mode = std::env::args().any(|a| a == "--bench");
-    let fx = fixture(bench_mode);
+    // `SIM_FIGURES_ONLY=1` skips the store's own figures (a shorter run
+    // while working on the engine).
+    let sim_only = std::env::var_os("SIM_FIGURES_ONLY").is_some();
+    let fx = fixture(bench_mode && !sim_only);
 
     let mut c = Criterion::default()
         .sample_size(10)
@@ -788,11 +788,14 @@ fn main() {
         .measurement_time(Duration::from_secs(1))
         .configure_from_args();
     criterion_benches(&mut c, &fx);
+    sim_figures::criterion_benches(&mut c, bench_mode);
     c.final_summary();
 
     if bench_mode {
         let load_before = load_average();
-        let rows = targets(&fx);
+        let mut rows = if sim_only { Vec::new() } else { targets(&fx) };
+        drop(fx);
+        rows.extend(sim_figures::targets());
         println!();
         println!("| Figure | Measured (median) | Target | Met? |");
         println!("| --- | --- | --- | --- |");

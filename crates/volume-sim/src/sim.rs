@@ -296,7 +296,16 @@ impl Sim {
     /// Applies the faults that act before an operation (latency, errors,
     /// rate limits) and returns the one the operation itself must see.
     async fn before(&self, op: SimOp) -> Result<Option<Fault>> {
-        let fault = self.engine.decide_fault(op);
+        match self.engine.decide_fault(op) {
+            // The usual case, kept free of the latency branch's timer.
+            None => Ok(None),
+            Some(fault) => self.with_fault(fault).await,
+        }
+    }
+
+    /// [`before`](Self::before) once a fault was drawn.
+    async fn with_fault(&self, fault: Fault) -> Result<Option<Fault>> {
+        let fault = Some(fault);
         match &fault {
             Some(Fault::Latency(d)) => tokio::time::sleep(*d).await,
             Some(Fault::ErrorBefore { status, message }) => {

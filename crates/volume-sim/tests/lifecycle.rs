@@ -652,3 +652,194 @@ async fn data_plane_faults_act_after_the_write() {
     sim.read_at(&v.id, 0, &mut buf).await.unwrap();
     assert_eq!(&buf, b"landed", "the write took effect before the drop");
 }
+
+/// The name index: with unique names, a name is taken from create until the
+/// volume is gone (a slow delete holds it meanwhile), a rename moves it, a
+/// volume may keep its own name, and another tenant's names do not count.
+/// The quota counters agree with a recount at every step.
+#[tokio::test]
+async fn unique_names_are_held_from_create_until_gone() {
+    let mut policy = slow();
+    policy.unique_names = true;
+    let sim = Sim::builder().policy(policy).build();
+    let recount = |sim: &Sim| {
+        let counted = sim
+            .engine()
+            .with(|c| c.recount_quota_usage(sim.tenant_name()));
+        assert_eq!(sim.quota_usage(), counted);
+    };
+    let taken = |r: Result<_, Error>| matches!(r, Err(Error::AlreadyExists { .. }));
+    let a = sim
+        .create_volume(&CreateVolume::new("a", Size::gib(1)))
+        .await
+        .unwrap();
+    let b = sim
+        .create_volume(&CreateVolume::new("b", Size::gib(2)))
+        .await
+        .unwrap();
+    sim.run_until_quiet();
+    recount(&sim);
+    assert!(taken(
+        sim.create_volume(&CreateVolume::new("a", Size::gib(1)))
+            .await
+    ));
+    assert!(taken(
+        sim.update_volume(&b.id, &UpdateVolume::new().with_name("a"))
+            .await
+    ));
+    sim.update_volume(&a.id, &UpdateVolume::new().with_name("a"))
+        .await
+        .unwrap();
+    sim.update_volume(&a.id, &UpdateVolume::new().with_name("c"))
+        .await
+        .unwrap();
+    // "a" is free now, "c" is not.
+    sim.update_volume(&b.id, &UpdateVolume::new().with_name("a"))
+        .await
+        .unwrap();
+    assert!(taken(
+        sim.create_volume(&CreateVolume::new("c", Size::gib(1)))
+            .await
+    ));
+    let other = sim.tenant("other");
+    other
+        .create_volume(&CreateVolume::new("c", Size::gib(1)))
+        .await
+        .unwrap();
+    sim.resize_volume(&a.id, Size::gib(3)).await.unwrap();
+    sim.run_until_quiet();
+    recount(&sim);
+    recount(&other);
+    sim.delete_volume(&a.id).await.unwrap();
+    assert!(
+        taken(
+            sim.create_volume(&CreateVolume::new("c", Size::gib(1)))
+                .await
+        ),
+        "a volume being deleted keeps its name"
+    );
+    recount(&sim);
+    sim.run_until_quiet();
+    recount(&sim);
+    sim.create_volume(&CreateVolume::new("c", Size::gib(1)))
+        .await
+        .unwrap();
+    assert_eq!(sim.quota_usage().volumes, 2);
+    assert_eq!(sim.quota_usage().gigabytes, 3);
+    recount(&sim);
+}
+
+/// The data plane takes no control-plane lock, but still applies a
+/// transition that fell due on a wall clock before it acts: a volume whose
+/// delete has ended is gone for reads and writes too.
+#[tokio::test]
+async fn the_data_plane_sees_transitions_due_on_a_wall_clock() {
+    // 10 simulated seconds pass in 10 real nanoseconds.
+    let sim = Sim::builder()
+        .policy(slow())
+        .clock(volume_sim::engine::ClockMode::Wall { speed: 1e9 })
+        .build();
+    let v = sim
+        .create_volume(&CreateVolume::new("w", Size::gib(1)))
+        .await
+        .unwrap();
+    sim.write_at(&v.id, 0, b"x").await.unwrap();
+    sim.delete_volume(&v.id).await.unwrap();
+    let err = sim.write_at(&v.id, 0, b"y").await.unwrap_err();
+    assert!(is_not_found_volume(&err), "{err:?}");
+    let err = sim.read_at(&v.id, 0, &mut [0u8; 1]).await.unwrap_err();
+    assert!(is_not_found_volume(&err), "{err:?}");
+}
+
+fn is_not_found_volume(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::NotFound {
+            kind: ResourceKind::Volume,
+            ..
+        }
+    )
+}
+
+/// Calls made while no fault is armed (which take no lock) still count:
+/// an injected fault reports the number of its call among all calls.
+#[tokio::test]
+async fn calls_count_while_no_fault_is_armed() {
+    let sim = Sim::new();
+    let v = sim
+        .create_volume(&CreateVolume::new("n", Size::gib(1)))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        sim.write_at(&v.id, 0, b"n").await.unwrap();
+    }
+    sim.inject(
+        FaultRule::new(Fault::ErrorBefore {
+            status: 500,
+            message: "boom".into(),
+        })
+        .on(SimOp::Read),
+    );
+    assert!(sim.read_at(&v.id, 0, &mut [0u8; 1]).await.is_err());
+    // create, three writes, the read.
+    assert_eq!(sim.injected()[0].call, 5);
+    // Spent: the next read is not faulted, and takes no lock again.
+    sim.read_at(&v.id, 0, &mut [0u8; 1]).await.unwrap();
+    assert_eq!(sim.injected().len(), 1);
+}
+
+/// The per-instance attachment counts and per-volume snapshot counts that
+/// replace scans: the attach limit frees a place on detach, on delete and
+/// when a volume created attached goes, and a volume with snapshots can be
+/// deleted (under a policy that refuses it) once the last one is gone.
+#[tokio::test]
+async fn attach_limits_and_snapshot_counts_follow_every_change() {
+    let mut policy = Policy::default();
+    policy.max_attachments_per_instance = 2;
+    policy.delete_with_snapshots = false;
+    let sim = Sim::builder().policy(policy).build();
+    let inst = instance(&sim).await;
+    let region = sim.list_instances(None).await.unwrap().items[0]
+        .region
+        .clone();
+    let new = |name: &str| CreateVolume::new(name, Size::gib(1)).with_region(region.clone());
+    let full = |r: Result<volume_core::Volume, Error>| matches!(r, Err(Error::InvalidInput { ref field, .. }) if field == "instance_id");
+    let a = sim
+        .create_volume(&new("a").with_attach_to(inst.clone()))
+        .await
+        .unwrap();
+    let b = sim.create_volume(&new("b")).await.unwrap();
+    let c = sim.create_volume(&new("c")).await.unwrap();
+    sim.attach_volume(&b.id, &inst).await.unwrap();
+    assert!(full(sim.attach_volume(&c.id, &inst).await));
+    assert!(full(
+        sim.create_volume(&new("d").with_attach_to(inst.clone()))
+            .await
+    ));
+    sim.detach_volume(&b.id).await.unwrap();
+    sim.attach_volume(&c.id, &inst).await.unwrap();
+    assert!(full(sim.attach_volume(&b.id, &inst).await));
+    sim.detach_volume(&a.id).await.unwrap();
+    sim.delete_volume(&a.id).await.unwrap();
+    sim.attach_volume(&b.id, &inst).await.unwrap();
+    assert!(full(
+        sim.create_volume(&new("e").with_attach_to(inst.clone()))
+            .await
+    ));
+
+    let s1 = sim
+        .create_snapshot(&CreateSnapshot::new(c.id.clone(), "s1"))
+        .await
+        .unwrap();
+    let s2 = sim
+        .create_snapshot(&CreateSnapshot::new(c.id.clone(), "s2"))
+        .await
+        .unwrap();
+    sim.detach_volume(&c.id).await.unwrap();
+    let refused = |r: Result<(), Error>| matches!(r, Err(Error::InvalidState { .. }));
+    assert!(refused(sim.delete_volume(&c.id).await));
+    sim.delete_snapshot(&s1.id).await.unwrap();
+    assert!(refused(sim.delete_volume(&c.id).await));
+    sim.delete_snapshot(&s2.id).await.unwrap();
+    sim.delete_volume(&c.id).await.unwrap();
+}

@@ -263,6 +263,13 @@ async fn check(sim: &Sim, model: &Model) -> Result<(), TestCaseError> {
         prop_assert_eq!(u.shared, referenced - unique, "image {} shared", n);
     }
     let q = sim.quota_usage();
+    // The running counters agree with a count of the records.
+    let recount = sim
+        .engine()
+        .with(|c| c.recount_quota_usage(sim.tenant_name()));
+    prop_assert_eq!(q, recount);
+    let gib: u64 = model.volumes.iter().map(|(_, v)| v.len / GIB).sum();
+    prop_assert_eq!(q.gigabytes, gib);
     prop_assert_eq!(q.volumes, model.volumes.len() as u64);
     prop_assert_eq!(q.snapshots, model.snapshots.len() as u64);
     prop_assert_eq!(q.backups, model.backups.len() as u64);

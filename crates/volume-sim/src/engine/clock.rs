@@ -65,6 +65,25 @@ impl Clock {
         }
     }
 
+    /// When, counted on the wall from [`Self::started`], simulated time
+    /// reaches `due`; `None` when the clock does not move on its own (manual,
+    /// or stopped), so `due` only arrives through a call that settles.
+    pub(crate) fn wall_deadline(&self, due: Duration) -> Option<Duration> {
+        match self.mode {
+            ClockMode::Manual => None,
+            ClockMode::Wall { speed } if speed > 0.0 => {
+                let ahead = due.saturating_sub(self.offset).as_secs_f64() / speed;
+                Some(Duration::try_from_secs_f64(ahead).unwrap_or(Duration::MAX))
+            }
+            ClockMode::Wall { .. } => None,
+        }
+    }
+
+    /// The instant wall-clock time is counted from.
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
     /// The wall-clock time of a simulated instant.
     pub(crate) fn system_time(&self, at: Duration) -> SystemTime {
         self.epoch.checked_add(at).unwrap_or(self.epoch)

@@ -183,7 +183,6 @@ pub struct Injected {
 pub(crate) struct FaultPlan {
     rules: Vec<FaultRule>,
     rng: StdRng,
-    calls: u64,
     injected: Vec<Injected>,
 }
 
@@ -192,7 +191,6 @@ impl FaultPlan {
         Self {
             rules: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
-            calls: 0,
             injected: Vec::new(),
         }
     }
@@ -209,10 +207,15 @@ impl FaultPlan {
         &self.injected
     }
 
-    /// Counts a call of `op` and says which fault, if any, it gets. The first
-    /// rule that fires wins.
-    pub(crate) fn decide(&mut self, op: SimOp) -> Option<Fault> {
-        self.calls += 1;
+    /// Whether any rule is left that may fire.
+    pub(crate) fn armed(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// Says which fault, if any, call number `call` (of `op`) gets. The
+    /// first rule that fires wins. Calls are counted by the caller, which
+    /// only asks while a rule is armed.
+    pub(crate) fn decide(&mut self, op: SimOp, call: u64) -> Option<Fault> {
         let mut chosen = None;
         for rule in &mut self.rules {
             if !rule.matches(op) || rule.spent() {
@@ -232,7 +235,7 @@ impl FaultPlan {
         self.rules.retain(|r| !r.spent());
         if let Some(fault) = &chosen {
             self.injected.push(Injected {
-                call: self.calls,
+                call,
                 op,
                 fault: fault.clone(),
             });
@@ -254,13 +257,19 @@ mod tests {
                 .on(SimOp::CreateVolume)
                 .times(2),
         );
-        assert_eq!(plan.decide(SimOp::ResizeVolume), None);
-        assert_eq!(plan.decide(SimOp::GetVolume), None);
-        assert_eq!(plan.decide(SimOp::ResizeVolume), Some(Fault::Stuck));
-        assert_eq!(plan.decide(SimOp::ResizeVolume), None);
-        assert_eq!(plan.decide(SimOp::CreateVolume), Some(Fault::LandInError));
-        assert_eq!(plan.decide(SimOp::CreateVolume), Some(Fault::LandInError));
-        assert_eq!(plan.decide(SimOp::CreateVolume), None);
+        let mut call = 0;
+        let mut decide = |op| {
+            call += 1;
+            plan.decide(op, call)
+        };
+        assert_eq!(decide(SimOp::ResizeVolume), None);
+        assert_eq!(decide(SimOp::GetVolume), None);
+        assert_eq!(decide(SimOp::ResizeVolume), Some(Fault::Stuck));
+        assert_eq!(decide(SimOp::ResizeVolume), None);
+        assert_eq!(decide(SimOp::CreateVolume), Some(Fault::LandInError));
+        assert_eq!(decide(SimOp::CreateVolume), Some(Fault::LandInError));
+        assert_eq!(decide(SimOp::CreateVolume), None);
+        assert!(!plan.armed());
         let calls: Vec<u64> = plan.injected().iter().map(|i| i.call).collect();
         assert_eq!(calls, [3, 5, 6]);
     }
@@ -270,8 +279,8 @@ mod tests {
         let run = |seed| {
             let mut plan = FaultPlan::new(seed);
             plan.add(FaultRule::new(Fault::Stuck).at_rate(0.5));
-            (0..64)
-                .map(|_| plan.decide(SimOp::Write).is_some())
+            (1..=64)
+                .map(|call| plan.decide(SimOp::Write, call).is_some())
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(9), run(9));

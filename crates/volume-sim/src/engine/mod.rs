@@ -5,20 +5,30 @@
 //! The engine is synchronous because wiremock responders are, and it never
 //! holds a lock across an `.await` (it has none). [`Engine`] is a cheap,
 //! `Send + Sync` handle; clones share one state. The control plane sits behind
-//! one mutex; each volume's bytes sit behind a mutex of their own, so reads
-//! and writes on different volumes run in parallel.
+//! one mutex; each volume's bytes sit behind a mutex of their own.
+//!
+//! The data plane ([`Engine::read_at`], [`Engine::write_at`],
+//! [`Engine::discard`]) does not take the control plane's mutex: volumes are
+//! found in a sharded index the control plane keeps in step, fault decisions
+//! skip the mutex while no fault is armed, and transitions due on a wall
+//! clock are applied first only once one is due. Reads and writes on
+//! different volumes therefore never wait for each other, nor for the
+//! control plane.
 
 pub mod clock;
 mod control;
 pub mod exports;
 pub mod fault;
+mod index;
 pub(crate) mod made_up;
+mod memory;
 pub mod policy;
 pub mod store;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use volume_core::{BackupId, Error, SnapshotId, VolumeId};
 
@@ -30,7 +40,7 @@ pub use policy::{
 };
 pub use store::ImageUsage;
 
-use control::lock_image;
+use index::{FaultGate, VolumeIndex};
 use store::Image;
 
 type Result<T, E = Error> = std::result::Result<T, E>;
@@ -42,7 +52,54 @@ pub const MANUAL_EPOCH_SECS: u64 = 1_767_225_600;
 /// A handle on one simulated cloud. Cheap to clone; clones share the state.
 #[derive(Clone)]
 pub struct Engine {
-    control: Arc<Mutex<Control>>,
+    shared: Arc<Shared>,
+}
+
+/// No transition is due on the wall clock.
+const NEVER: u64 = u64::MAX;
+
+/// One cloud: the control plane, and what the data plane reads without it.
+struct Shared {
+    control: Mutex<Control>,
+    /// Volumes by id, kept in step by the control plane.
+    volumes: Arc<VolumeIndex>,
+    /// Whether a fault is armed, and the call counter.
+    faults: FaultGate,
+    /// When (nanoseconds on the wall since `started`) the next transition
+    /// in flight is due, or [`NEVER`]: until then the data plane need not
+    /// settle anything.
+    due: AtomicU64,
+    /// The clock's wall-clock start.
+    started: Instant,
+}
+
+impl Shared {
+    fn new(control: Control, calls: u64) -> Self {
+        let shared = Self {
+            volumes: control.volume_index(),
+            faults: FaultGate::new(calls, control.faults.armed()),
+            due: AtomicU64::new(NEVER),
+            started: control.clock.started(),
+            control: Mutex::new(control),
+        };
+        let control = shared
+            .control
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        shared.note_due(&control);
+        drop(control);
+        shared
+    }
+
+    /// Records when the next transition falls due on the wall clock. Called
+    /// with the control plane locked, after every change.
+    fn note_due(&self, control: &Control) {
+        let due = control
+            .next_due()
+            .and_then(|due| control.clock.wall_deadline(due))
+            .map_or(NEVER, |d| u64::try_from(d.as_nanos()).unwrap_or(NEVER));
+        self.due.store(due, Ordering::Release);
+    }
 }
 
 impl fmt::Debug for Engine {
@@ -84,21 +141,26 @@ impl Engine {
         };
         let clock = clock::Clock::new(mode, epoch);
         Self {
-            control: Arc::new(Mutex::new(Control::new(config, clock))),
+            shared: Arc::new(Shared::new(Control::new(config, clock), 0)),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Control> {
         // Every control-plane change checks first and applies after, so a
         // panic cannot leave a half-applied change behind: carry on.
-        self.control.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .control
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `f` on the control plane, with every transition due by now applied first.
     pub fn with<R>(&self, f: impl FnOnce(&mut Control) -> R) -> R {
         let mut control = self.lock();
         control.settle();
-        f(&mut control)
+        let out = f(&mut control);
+        self.shared.note_due(&control);
+        out
     }
 
     /// An independent copy of the whole state (volume data shared
@@ -106,7 +168,7 @@ impl Engine {
     pub fn fork(&self) -> Self {
         let copy = self.lock().clone();
         Self {
-            control: Arc::new(Mutex::new(copy)),
+            shared: Arc::new(Shared::new(copy, self.shared.faults.calls())),
         }
     }
 
@@ -122,6 +184,7 @@ impl Engine {
         let mut c = self.lock();
         c.clock.advance(by);
         c.settle();
+        self.shared.note_due(&c);
     }
 
     /// Moves the clock to the next transition due and applies it (and any
@@ -129,14 +192,16 @@ impl Engine {
     pub fn step(&self) -> bool {
         let mut c = self.lock();
         c.settle();
-        match c.next_due() {
+        let stepped = match c.next_due() {
             Some(due) => {
                 c.clock.advance_to(due);
                 c.settle();
                 true
             }
             None => false,
-        }
+        };
+        self.shared.note_due(&c);
+        stepped
     }
 
     /// Steps until no transition is in flight (stuck ones never end and are
@@ -151,12 +216,16 @@ impl Engine {
 
     /// Adds a scripted fault.
     pub fn inject(&self, rule: FaultRule) {
-        self.lock().faults.add(rule);
+        let mut c = self.lock();
+        c.faults.add(rule);
+        self.shared.faults.set_armed(c.faults.armed());
     }
 
     /// Removes every scripted fault that has not fired.
     pub fn clear_faults(&self) {
-        self.lock().faults.clear();
+        let mut c = self.lock();
+        c.faults.clear();
+        self.shared.faults.set_armed(c.faults.armed());
     }
 
     /// Every fault injected so far.
@@ -167,14 +236,40 @@ impl Engine {
     /// Counts a call of `op` and says which fault it gets, if any. Every
     /// front end (the in-process `Sim`, each fake) calls this once per
     /// operation, before it acts.
+    ///
+    /// While no fault is armed this takes no lock: it counts the call on a
+    /// counter of the calling thread's own and answers `None`.
     pub fn decide_fault(&self, op: SimOp) -> Option<Fault> {
-        self.lock().faults.decide(op)
+        let gate = &self.shared.faults;
+        gate.count();
+        if !gate.armed() {
+            return None;
+        }
+        let mut c = self.lock();
+        let fault = c.faults.decide(op, gate.calls());
+        gate.set_armed(c.faults.armed());
+        fault
     }
 
     // ----- data plane ------------------------------------------------------
 
-    fn data(&self, tenant: &str, id: &VolumeId) -> Result<Arc<Mutex<Image>>> {
-        self.with(|c| c.volume_data(tenant, id))
+    /// Runs `f` on volume `id`'s bytes, locked, without the control plane's
+    /// lock (unless a transition has fallen due on the wall clock, which is
+    /// applied first, as every control-plane call does).
+    fn on_volume<R>(
+        &self,
+        tenant: &str,
+        id: &VolumeId,
+        f: impl FnOnce(&mut Image) -> R,
+    ) -> Result<R> {
+        let due = self.shared.due.load(Ordering::Acquire);
+        if due != NEVER && self.shared.started.elapsed().as_nanos() >= u128::from(due) {
+            self.with(|_| ());
+        }
+        self.shared
+            .volumes
+            .with(tenant, id.as_str(), f)
+            .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Volume, id.as_str()))
     }
 
     /// Reads `buf.len()` bytes of a volume at `offset`.
@@ -182,9 +277,8 @@ impl Engine {
     /// # Errors
     /// Not found, or [`Error::InvalidInput`] when the range is out of bounds.
     pub fn read_at(&self, tenant: &str, id: &VolumeId, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let data = self.data(tenant, id)?;
-        let image = lock_image(&data);
-        image.read_at(offset, buf).map_err(range_error)
+        self.on_volume(tenant, id, |image| image.read_at(offset, buf))?
+            .map_err(range_error)
     }
 
     /// Writes `data` into a volume at `offset`.
@@ -193,17 +287,21 @@ impl Engine {
     /// Not found, or [`Error::InvalidInput`] when the range is out of bounds;
     /// nothing is written then.
     pub fn write_at(&self, tenant: &str, id: &VolumeId, offset: u64, bytes: &[u8]) -> Result<()> {
-        let data = self.data(tenant, id)?;
-        let mut image = lock_image(&data);
-        image.write_at(offset, bytes).map_err(range_error)
+        self.on_volume(tenant, id, |image| image.write_at(offset, bytes))?
+            .map_err(range_error)
     }
 
     /// Discards `len` bytes of a volume at `offset`: they read as zeros and
     /// whole chunks are freed.
     pub fn discard(&self, tenant: &str, id: &VolumeId, offset: u64, len: u64) -> Result<()> {
-        let data = self.data(tenant, id)?;
-        let mut image = lock_image(&data);
-        image.discard(offset, len).map_err(range_error)
+        let freed = self.on_volume(tenant, id, |image| {
+            let before = image.allocated_bytes();
+            image
+                .discard(offset, len)
+                .map(|()| before - image.allocated_bytes())
+        })?;
+        memory::freed(freed.map_err(range_error)?);
+        Ok(())
     }
 
     /// Reads a snapshot's bytes.

@@ -20,9 +20,10 @@
 //! chunks of the image's current length (one level up to 64 chunks, two up
 //! to 4096, ...; a 1 GiB image at 64 KiB chunks has 16384 chunks and a height
 //! of 3; the largest possible image needs 11). Mutation goes through
-//! [`Arc::make_mut`] on the path from the root to the leaf, which copies only
-//! the nodes that are still shared with another image (path copying) and is a
-//! no-op on nodes the image owns alone. Empty nodes are removed eagerly, so
+//! `make_mut` (like [`Arc::make_mut`], with a uniqueness check that is only
+//! loads) on the path from the root to the leaf, which copies only the nodes
+//! that are still shared with another image (path copying) and is a no-op
+//! on nodes the image owns alone. Empty nodes are removed eagerly, so
 //! "a child exists" always means "it holds at least one chunk".
 //!
 //! # Invariants
@@ -59,13 +60,21 @@ const BITS: u32 = 6;
 /// Mask selecting one level's slot from a shifted chunk index.
 const SLOT_MASK: u64 = (1 << BITS) - 1;
 
-/// One chunk of data. A `Vec` (rather than `Arc<[u8]>`) so that a chunk can
-/// be built in a single pass from the caller's bytes, or from an old chunk
-/// plus the caller's bytes, without zeroing first and without `unsafe`.
-type Chunk = Arc<Vec<u8>>;
+/// One chunk of data: the reference counts and the bytes in one allocation,
+/// and the leaf holds the pointer to the bytes, so reaching a chunk's bytes
+/// from its leaf is one step (a `Arc<Vec<u8>>` took two dependent loads, the
+/// second often a cache miss on small random I/O). Built in a single pass
+/// from the caller's bytes, or from an old chunk plus the caller's bytes,
+/// without zeroing first (see [`build_chunk`]).
+type Chunk = Arc<[u8]>;
 
 /// A node of the persistent chunk table.
+///
+/// Leaves hold fat chunk pointers (16 bytes), inner nodes thin ones (8), so
+/// an inner node wastes half its size; there is one inner node per 64
+/// leaves, so that is under 1% of the tree's metadata.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 enum Node {
     /// Level > 0: pointers to the 64 sub-trees below.
     Inner([Option<Arc<Self>>; FANOUT]),
@@ -164,7 +173,7 @@ fn remove_in(slot: &mut Option<Arc<Node>>, level: u32, lo: u128, hi: u128) -> u6
     if !node.any_in(level, lo, hi) {
         return 0;
     }
-    let node = Arc::make_mut(node);
+    let node = make_mut(node);
     let removed = match node {
         Node::Leaf(chunks) => slots(lo, hi, 1)
             .filter(|&(i, _, _)| chunks[i].take().is_some())
@@ -179,6 +188,80 @@ fn remove_in(slot: &mut Option<Arc<Node>>, level: u32, lo: u128, hi: u128) -> u6
     removed
 }
 
+/// Whether `arc` is the only pointer to its value, checked with plain loads.
+///
+/// [`Arc::get_mut`] and [`Arc::make_mut`] answer the same question with an
+/// atomic read-modify-write on the counts, which on x86 is a full fence: on
+/// small random I/O it made every write wait for the previous write's
+/// stores to reach memory, and took the chunk's cache line exclusively
+/// before the copy could start. The store never makes a [`std::sync::Weak`]
+/// of a node or a chunk, so a strong count of one, seen through `&mut`
+/// (nobody else holds a pointer to clone it from), means unique.
+fn is_unique<T: ?Sized>(arc: &mut Arc<T>) -> bool {
+    if Arc::strong_count(arc) == 1 && Arc::weak_count(arc) == 0 {
+        // Pairs with the release decrement of whoever dropped the other
+        // pointers, so their last reads happen before our writes (the same
+        // ordering `Arc::get_mut` gets from its acquire load).
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        true
+    } else {
+        false
+    }
+}
+
+/// [`Arc::get_mut`] without the read-modify-write (see [`is_unique`]).
+fn unique_mut<T: ?Sized>(arc: &mut Arc<T>) -> Option<&mut T> {
+    if is_unique(arc) {
+        // SAFETY: `arc` is the only strong pointer and there are no weak
+        // ones (checked just above, with acquire ordering), and we hold it
+        // by `&mut`, so no other pointer can appear while the returned
+        // borrow (tied to that `&mut`) lives: nothing else can read or
+        // write the value meanwhile.
+        Some(unsafe { &mut *Arc::as_ptr(arc).cast_mut() })
+    } else {
+        None
+    }
+}
+
+/// [`Arc::make_mut`], with the uniqueness check of [`is_unique`].
+fn make_mut<T: Clone>(arc: &mut Arc<T>) -> &mut T {
+    if is_unique(arc) {
+        // SAFETY: as in `unique_mut`.
+        unsafe { &mut *Arc::as_ptr(arc).cast_mut() }
+    } else {
+        Arc::make_mut(arc)
+    }
+}
+
+/// Accesses up to this size prefetch what they touch (see [`prefetch`]);
+/// larger ones stream, which the hardware prefetcher follows by itself.
+const PREFETCH_MAX: usize = 16 * 1024;
+
+/// Asks the CPU to start loading the cache lines of `len` bytes at `ptr`,
+/// all at once. A small access to memory that is not cached otherwise
+/// waits for each line in turn behind the call's lock (an atomic
+/// read-modify-write, which on x86 lets no later load start before it);
+/// asked for together, the lines arrive in parallel. Only a hint: any
+/// address is fine, nothing is read. Callers keep `len` small.
+#[inline]
+fn prefetch(ptr: *const u8, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for off in (0..len).step_by(64) {
+            // SAFETY: a prefetch is a hint that never faults and reads
+            // nothing the program can see, whatever the address; SSE is
+            // part of every x86_64 target.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(ptr.wrapping_add(off).cast::<i8>());
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (ptr, len);
+}
+
 /// Tree height needed to address `chunks` chunks (at least 1).
 fn height_for(chunks: u64) -> u32 {
     let mut height = 1;
@@ -188,27 +271,67 @@ fn height_for(chunks: u64) -> u32 {
     height
 }
 
-/// Builds a fresh chunk of `size` bytes holding `data` at `at` and zeros
-/// elsewhere, writing every byte exactly once.
-fn fresh_chunk(size: usize, at: usize, data: &[u8]) -> Chunk {
-    let mut buf = Vec::with_capacity(size);
-    buf.resize(at, 0);
-    buf.extend_from_slice(data);
-    buf.resize(size, 0);
-    Arc::new(buf)
+/// Builds a chunk of `size` bytes: `data` (or zeros, if `None`) over
+/// `at..at + len`, and elsewhere `old`'s bytes (or zeros, if `None`).
+/// Every byte is written exactly once, straight into the new allocation.
+///
+/// # Panics
+///
+/// If `at + len > size`, or `data` or `old` has the wrong length (callers
+/// pass ranges already split at chunk boundaries).
+fn build_chunk(
+    size: usize,
+    at: usize,
+    len: usize,
+    data: Option<&[u8]>,
+    old: Option<&[u8]>,
+) -> Chunk {
+    assert!(at.checked_add(len).is_some_and(|end| end <= size));
+    assert!(data.is_none_or(|d| d.len() == len) && old.is_none_or(|o| o.len() == size));
+    let mut chunk = Arc::<[u8]>::new_uninit_slice(size);
+    let Some(buf) = Arc::get_mut(&mut chunk) else {
+        unreachable!("a new Arc is unique")
+    };
+    let dst = buf.as_mut_ptr().cast::<u8>();
+    // Fills `dst[start..start + n]` from `src[start..start + n]` when `src`
+    // is given (a slice of the whole chunk), else with zeros.
+    let fill = |start: usize, n: usize, src: Option<&[u8]>| {
+        if let Some(src) = src {
+            let src = &src[start..start + n];
+            // SAFETY: `start + n <= size` (asserted above, and `src` is
+            // checked by the indexing), so the range lies inside the `size`
+            // bytes `dst` points to; `src` is a live slice of another
+            // allocation, so the two do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.add(start), n) }
+        } else {
+            assert!(start + n <= size);
+            // SAFETY: inside the `size` bytes `dst` points to (just asserted).
+            unsafe { std::ptr::write_bytes(dst.add(start), 0, n) }
+        }
+    };
+    fill(0, at, old);
+    match data {
+        Some(d) => {
+            // SAFETY: `at + len <= size` (asserted above) and `d` is
+            // `len` bytes of another allocation.
+            unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), dst.add(at), len) }
+        }
+        None => fill(at, len, None),
+    }
+    fill(at + len, size - at - len, old);
+    // SAFETY: the three steps above wrote every byte of `0..size`.
+    unsafe { chunk.assume_init() }
 }
 
-/// Builds a private copy of `old` with `data` (or zeros, if `data` is
-/// `None`) over `at..at + len`, writing every byte exactly once.
+/// A fresh chunk of `size` bytes holding `data` at `at` and zeros elsewhere.
+fn fresh_chunk(size: usize, at: usize, data: &[u8]) -> Chunk {
+    build_chunk(size, at, data.len(), Some(data), None)
+}
+
+/// A private copy of `old` with `data` (or zeros, if `data` is `None`) over
+/// `at..at + len`.
 fn spliced_chunk(old: &[u8], at: usize, len: usize, data: Option<&[u8]>) -> Chunk {
-    let mut buf = Vec::with_capacity(old.len());
-    buf.extend_from_slice(&old[..at]);
-    match data {
-        Some(data) => buf.extend_from_slice(data),
-        None => buf.resize(at + len, 0),
-    }
-    buf.extend_from_slice(&old[at + len..]);
-    Arc::new(buf)
+    build_chunk(old.len(), at, len, data, Some(old))
 }
 
 /// An access outside an image's bounds (or whose end overflows `u64`).
@@ -360,7 +483,13 @@ impl Image {
             let (index, at, n) = self.split(pos, rest.len());
             let (head, tail) = rest.split_at_mut(n);
             match self.chunk(index) {
-                Some(chunk) => head.copy_from_slice(&chunk[at..at + n]),
+                Some(chunk) => {
+                    let src = &chunk[at..at + n];
+                    if n <= PREFETCH_MAX {
+                        prefetch(src.as_ptr(), n);
+                    }
+                    head.copy_from_slice(src);
+                }
                 None => head.fill(0),
             }
             rest = tail;
@@ -378,6 +507,17 @@ impl Image {
     pub fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), RangeError> {
         self.check(offset, data.len() as u64)?;
         let size = self.chunk_size();
+        if data.len() <= PREFETCH_MAX {
+            // A small write: ask for the chunk's counts and the bytes it
+            // overwrites at once, before the walk that needs them one after
+            // the other.
+            let (index, at, n) = self.split(offset, data.len());
+            if let Some(chunk) = self.chunk(index) {
+                let start = chunk.as_ptr();
+                prefetch(start.wrapping_sub(2 * std::mem::size_of::<usize>()), 1);
+                prefetch(start.wrapping_add(at), n);
+            }
+        }
         let mut pos = offset;
         let mut rest = data;
         while !rest.is_empty() {
@@ -387,12 +527,12 @@ impl Image {
             let slot = self.slot_mut(index);
             let added = match slot {
                 Some(chunk) => {
-                    match Arc::get_mut(chunk) {
+                    match unique_mut(chunk) {
                         // Ours alone: write in place.
                         Some(buf) => buf[at..at + n].copy_from_slice(head),
                         // Shared with another image: copy up, once. A whole
                         // chunk overwrite does not need the old bytes at all.
-                        None if whole => *chunk = Arc::new(head.to_vec()),
+                        None if whole => *chunk = Arc::from(head),
                         None => *chunk = spliced_chunk(chunk, at, n, Some(head)),
                     }
                     false
@@ -401,7 +541,7 @@ impl Image {
                     // A hole: build the chunk from the data in one pass,
                     // with zeros only where the write does not reach.
                     *slot = Some(if whole {
-                        Arc::new(head.to_vec())
+                        Arc::from(head)
                     } else {
                         fresh_chunk(size, at, head)
                     });
@@ -599,14 +739,14 @@ impl Image {
         let root = self
             .root
             .get_or_insert_with(|| Arc::new(Node::empty(level)));
-        let mut node = Arc::make_mut(root);
+        let mut node = make_mut(root);
         loop {
             let slot = ((index >> (BITS * level)) & SLOT_MASK) as usize;
             match node {
                 Node::Inner(children) => {
                     level -= 1;
                     let child = children[slot].get_or_insert_with(|| Arc::new(Node::empty(level)));
-                    node = Arc::make_mut(child);
+                    node = make_mut(child);
                 }
                 Node::Leaf(chunks) => return &mut chunks[slot],
             }
@@ -622,7 +762,7 @@ impl Image {
         }
         let (_, at, n) = self.split(start, (end - start) as usize);
         if let Some(chunk) = self.slot_mut(index) {
-            match Arc::get_mut(chunk) {
+            match unique_mut(chunk) {
                 Some(buf) => buf[at..at + n].fill(0),
                 None => *chunk = spliced_chunk(chunk, at, n, None),
             }
@@ -689,10 +829,10 @@ pub fn usage(images: &[&Image]) -> Usage {
         owner: Option<usize>,
         size: u64,
     }
-    let mut seen: HashMap<*const Vec<u8>, Seen> = HashMap::new();
+    let mut seen: HashMap<*const u8, Seen> = HashMap::new();
     for (i, image) in images.iter().enumerate() {
         image.for_each_chunk(|chunk| {
-            seen.entry(Arc::as_ptr(chunk))
+            seen.entry(Arc::as_ptr(chunk).cast::<u8>())
                 .and_modify(|s| {
                     if s.owner != Some(i) {
                         s.owner = None;

@@ -353,12 +353,16 @@ pub(super) struct ArtifactRec<R> {
 #[derive(Debug, Clone)]
 pub(super) struct Artifacts<R> {
     recs: BTreeMap<u64, ArtifactRec<R>>,
+    /// How many there are of each volume, by volume id, so a policy that
+    /// refuses to delete a volume with snapshots asks without a scan.
+    per_volume: HashMap<String, u64>,
 }
 
 impl<R> Default for Artifacts<R> {
     fn default() -> Self {
         Self {
             recs: BTreeMap::new(),
+            per_volume: HashMap::new(),
         }
     }
 }
@@ -389,9 +393,18 @@ impl<R: ArtifactResource> Artifacts<R> {
         self.of(tenant).count() as u64
     }
 
-    /// How many `tenant` holds of volume `volume`.
-    pub(super) fn count_of_volume(&self, tenant: &str, volume: &VolumeId) -> u64 {
-        self.of_volume(tenant, volume).count() as u64
+    /// How many there are of volume `volume` (volume ids are unique across
+    /// tenants, so these are the volume's tenant's).
+    pub(super) fn count_of_volume(&self, volume: &VolumeId) -> u64 {
+        self.per_volume.get(volume.as_str()).copied().unwrap_or(0)
+    }
+
+    /// Adds a record, counted for its volume.
+    pub(super) fn insert(&mut self, rec: ArtifactRec<R>) {
+        if let Some(v) = rec.resource.volume_id() {
+            *self.per_volume.entry(v.as_str().to_owned()).or_default() += 1;
+        }
+        self.recs.insert(rec.seq, rec);
     }
 
     /// `tenant`'s artifacts of volume `volume`.
@@ -417,23 +430,34 @@ impl<R: ArtifactResource> Artifacts<R> {
         self.recs.get_mut(&seq).map(|r| &mut r.resource)
     }
 
-    /// Ends a transition; removing forgets the id too.
+    /// Ends a transition; removing forgets the id too, and returns whose
+    /// the artifact was and the bytes its image referenced.
     pub(super) fn end(
         &mut self,
         seq: u64,
         end: ArtifactEnd<R::State>,
         ids: &mut HashMap<String, u64>,
-    ) {
+    ) -> Option<(String, u64)> {
         match end {
             ArtifactEnd::Remove => {
-                if let Some(rec) = self.recs.remove(&seq) {
-                    ids.remove(R::id_str(rec.resource.id()));
+                let rec = self.recs.remove(&seq)?;
+                ids.remove(R::id_str(rec.resource.id()));
+                if let Some(v) = rec.resource.volume_id() {
+                    if let Some(n) = self.per_volume.get_mut(v.as_str()) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.per_volume.remove(v.as_str());
+                        }
+                    }
                 }
+                let bytes = rec.data.allocated_bytes();
+                Some((rec.tenant, bytes))
             }
             ArtifactEnd::State(state) => {
                 if let Some(r) = self.get_mut(seq) {
                     r.set_state(state);
                 }
+                None
             }
         }
     }
@@ -520,15 +544,13 @@ impl Control {
         let mut resource = K::Resource::new(id, req.name, req.volume_id, size, region, K::TAKING);
         resource.stamp(req.labels, self.clock.system_time(self.clock.now()));
         K::shape(&mut resource, request);
-        K::store_mut(self).recs.insert(
+        K::store_mut(self).insert(ArtifactRec {
+            tenant: tenant.to_owned(),
+            resource,
+            data,
             seq,
-            ArtifactRec {
-                tenant: tenant.to_owned(),
-                resource,
-                data,
-                seq,
-            },
-        );
+        });
+        self.charge_quota(tenant, K::ONE);
         let delay = K::delay(&self.policy.delays);
         if volume_busy {
             self.run_volume(vseq, K::TAKE, &t, None);

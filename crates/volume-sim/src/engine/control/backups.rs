@@ -9,6 +9,7 @@ use volume_core::{
 };
 
 use super::super::fault::Fault;
+use super::super::memory;
 use super::super::policy::Policy;
 use super::artifacts::{artifact_kind, ArtifactEnd, ArtifactKind, ArtifactUse};
 use super::{bytes_of, lock_image, Control, Result};
@@ -84,7 +85,10 @@ impl Control {
         }
         let mut image = rec.data.clone();
         image.resize(bytes_of(vrec.volume.size)?);
-        *lock_image(&vrec.data) = image;
+        let old = std::mem::replace(&mut *lock_image(&vrec.data), image);
+        let bytes = old.allocated_bytes();
+        drop(old);
+        memory::freed(bytes);
         let delay = self.policy.delays.restore;
         let back = ArtifactEnd::State(bt.after.clone());
         self.run_artifact::<Backups>(bseq, bt.during, delay, (back.clone(), back), None);

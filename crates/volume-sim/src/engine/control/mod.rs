@@ -27,7 +27,7 @@ mod tenants;
 mod volumes;
 
 use super::made_up::{mix, uuid};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,6 +39,8 @@ use volume_core::{
 
 use super::clock::Clock;
 use super::fault::{Fault, FaultPlan};
+use super::index::VolumeIndex;
+use super::memory;
 use super::policy::{IdStyle, Policy};
 use super::store::Image;
 
@@ -52,8 +54,28 @@ use volumes::{VolumeEnd, VolumeRec};
 type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A volume's bytes, locked on their own so that data-plane traffic on two
-/// volumes does not contend on the control plane's lock.
-pub(crate) type SharedImage = Arc<Mutex<Image>>;
+/// volumes does not contend on the control plane's lock (nor, padded to a
+/// cache line of their own, on each other's lock word).
+pub(crate) type SharedImage = Arc<Padded<Mutex<Image>>>;
+
+/// A value on cache lines of its own: two of them never share one, so
+/// writes to one (a lock word, an image's counters) do not slow the other.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A new volume's bytes, ready to share with the data plane.
+pub(crate) fn shared_image(image: Image) -> SharedImage {
+    Arc::new(Padded(Mutex::new(image)))
+}
 
 /// Every image a tenant holds, labelled: volumes, snapshots, backups.
 pub(crate) type TenantImages = (
@@ -121,20 +143,34 @@ pub struct Control {
     backups: Artifacts<Backup>,
     instances: BTreeMap<u64, InstanceRec>,
     ids: HashMap<String, u64>,
+    /// The timer queue: every transition in flight, by when it is due.
     pending: BTreeMap<(Duration, u64), Pending>,
+    /// The queue's keys of each volume's transitions, by volume sequence
+    /// number, so a volume's can be cancelled without a scan.
+    pending_of_volume: BTreeSet<(u64, Duration, u64)>,
+    /// How many of a tenant's volumes bear a name, by [`name_key`], so
+    /// unique names are checked without a scan.
+    names: HashMap<String, u32>,
+    /// How many volumes are attached to each instance, by instance id, so
+    /// the attach limit is checked without a scan.
+    attached: HashMap<String, u32>,
+    /// The data plane's view of `volumes`, kept in step with it.
+    volume_index: Arc<VolumeIndex>,
 }
 
 impl Clone for Control {
     /// A deep copy: volume data gets locks of its own, and shares chunks
     /// copy-on-write with the original.
     fn clone(&self) -> Self {
+        let volume_index = Arc::new(VolumeIndex::default());
         let volumes = self
             .volumes
             .iter()
             .map(|(seq, rec)| {
                 let image = lock_image(&rec.data).clone();
                 let mut rec = rec.clone();
-                rec.data = Arc::new(Mutex::new(image));
+                rec.data = shared_image(image);
+                volume_index.insert(rec.volume.id.as_str(), &rec.tenant, Arc::clone(&rec.data));
                 (*seq, rec)
             })
             .collect();
@@ -154,8 +190,21 @@ impl Clone for Control {
             instances: self.instances.clone(),
             ids: self.ids.clone(),
             pending: self.pending.clone(),
+            pending_of_volume: self.pending_of_volume.clone(),
+            names: self.names.clone(),
+            attached: self.attached.clone(),
+            volume_index,
         }
     }
+}
+
+/// The key of `name` among `tenant`'s volume names.
+fn name_key(tenant: &str, name: &str) -> String {
+    let mut key = String::with_capacity(tenant.len() + 1 + name.len());
+    key.push_str(tenant);
+    key.push('\0');
+    key.push_str(name);
+    key
 }
 
 /// Locks a volume's data. A panic while it was held cannot leave the image
@@ -189,7 +238,16 @@ impl Control {
             instances: BTreeMap::new(),
             ids: HashMap::new(),
             pending: BTreeMap::new(),
+            pending_of_volume: BTreeSet::new(),
+            names: HashMap::new(),
+            attached: HashMap::new(),
+            volume_index: Arc::new(VolumeIndex::default()),
         }
+    }
+
+    /// The data plane's index of this control plane's volumes.
+    pub(crate) fn volume_index(&self) -> Arc<VolumeIndex> {
+        Arc::clone(&self.volume_index)
     }
 
     /// The policy in force.
@@ -337,7 +395,11 @@ impl Control {
             if entry.key().0 > now {
                 break;
             }
+            let (due, n) = *entry.key();
             let end = entry.remove();
+            if let Pending::Volume(seq, _) = &end {
+                self.pending_of_volume.remove(&(*seq, due, n));
+            }
             self.apply(end);
         }
     }
@@ -348,10 +410,23 @@ impl Control {
     }
 
     fn apply(&mut self, end: Pending) {
-        match end {
-            Pending::Volume(seq, end) => self.end_volume(seq, end),
-            Pending::Snapshot(seq, end) => self.snapshots.end(seq, end, &mut self.ids),
-            Pending::Backup(seq, end) => self.backups.end(seq, end, &mut self.ids),
+        let gone = match end {
+            Pending::Volume(seq, end) => {
+                self.end_volume(seq, end);
+                return;
+            }
+            Pending::Snapshot(seq, end) => self
+                .snapshots
+                .end(seq, end, &mut self.ids)
+                .map(|(tenant, bytes)| (tenant, bytes, QuotaUsage::ONE_SNAPSHOT)),
+            Pending::Backup(seq, end) => self
+                .backups
+                .end(seq, end, &mut self.ids)
+                .map(|(tenant, bytes)| (tenant, bytes, QuotaUsage::ONE_BACKUP)),
+        };
+        if let Some((tenant, bytes, one)) = gone {
+            self.release_quota(&tenant, one);
+            memory::freed(bytes);
         }
     }
 
@@ -370,6 +445,9 @@ impl Control {
             let due = self.clock.now().saturating_add(delay);
             let n = self.next_seq;
             self.next_seq += 1;
+            if let Pending::Volume(seq, _) = &end {
+                self.pending_of_volume.insert((*seq, due, n));
+            }
             self.pending.insert((due, n), end);
         }
     }

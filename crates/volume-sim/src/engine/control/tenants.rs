@@ -1,8 +1,11 @@
 //! Tenants and their quotas: who exists (each new tenant gets its seeded
 //! instances), what each may hold, and what each holds now.
 //!
-//! Usage is counted from the records themselves rather than kept as a
-//! running total, so it cannot drift from what the tenant can list.
+//! Usage is kept as running counters per tenant, changed in the same step as
+//! the records they count (a volume or artifact added or removed, a volume
+//! grown), so a quota check costs O(1) however much the cloud holds.
+//! [`Control::recount_quota_usage`] counts the records themselves; the
+//! property tests compare the two after every step.
 
 use volume_core::{Error, InstanceState};
 
@@ -81,11 +84,43 @@ impl QuotaUsage {
         snapshots: 0,
         backups: 0,
     };
+
+    /// One snapshot.
+    pub(super) const ONE_SNAPSHOT: Self = Self {
+        snapshots: 1,
+        ..Self::NONE
+    };
+
+    /// One backup.
+    pub(super) const ONE_BACKUP: Self = Self {
+        backups: 1,
+        ..Self::NONE
+    };
+
+    fn plus(self, o: Self) -> Self {
+        Self {
+            volumes: self.volumes.saturating_add(o.volumes),
+            gigabytes: self.gigabytes.saturating_add(o.gigabytes),
+            snapshots: self.snapshots.saturating_add(o.snapshots),
+            backups: self.backups.saturating_add(o.backups),
+        }
+    }
+
+    fn minus(self, o: Self) -> Self {
+        Self {
+            volumes: self.volumes.saturating_sub(o.volumes),
+            gigabytes: self.gigabytes.saturating_sub(o.gigabytes),
+            snapshots: self.snapshots.saturating_sub(o.snapshots),
+            backups: self.backups.saturating_sub(o.backups),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(super) struct TenantRec {
     quota: Quota,
+    /// What the tenant holds now, kept in step with its records.
+    used: QuotaUsage,
 }
 
 impl Control {
@@ -98,6 +133,7 @@ impl Control {
             tenant.to_owned(),
             TenantRec {
                 quota: self.default_quota,
+                used: QuotaUsage::NONE,
             },
         );
         let per = self.instances_per_region;
@@ -121,8 +157,18 @@ impl Control {
         }
     }
 
-    /// What `tenant` holds against its quota.
+    /// What `tenant` holds against its quota (O(1): a running count).
     pub fn quota_usage(&self, tenant: &str) -> QuotaUsage {
+        self.tenants
+            .get(tenant)
+            .map_or(QuotaUsage::NONE, |t| t.used)
+    }
+
+    /// What `tenant` holds against its quota, counted from the records
+    /// themselves (O(everything held)). Always equal to
+    /// [`quota_usage`](Self::quota_usage), which keeps the same figures as
+    /// running counters; tests compare the two.
+    pub fn recount_quota_usage(&self, tenant: &str) -> QuotaUsage {
         let mut u = QuotaUsage::default();
         for rec in self.volumes.values().filter(|r| r.tenant == tenant) {
             u.volumes += 1;
@@ -131,6 +177,20 @@ impl Control {
         u.snapshots = self.snapshots.count(tenant);
         u.backups = self.backups.count(tenant);
         u
+    }
+
+    /// Adds `more` to what `tenant` holds (after a check passed).
+    pub(super) fn charge_quota(&mut self, tenant: &str, more: QuotaUsage) {
+        if let Some(t) = self.tenants.get_mut(tenant) {
+            t.used = t.used.plus(more);
+        }
+    }
+
+    /// Takes `less` off what `tenant` holds (something went away).
+    pub(super) fn release_quota(&mut self, tenant: &str, less: QuotaUsage) {
+        if let Some(t) = self.tenants.get_mut(tenant) {
+            t.used = t.used.minus(less);
+        }
     }
 
     /// Refuses `more` when it would take `tenant` over any of its limits.

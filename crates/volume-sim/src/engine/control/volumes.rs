@@ -6,7 +6,7 @@
 //! rules, then the core table) before anything else about the volume's
 //! state, and changes nothing until every check has passed.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use volume_core::state::{Transition, VolumeOp};
@@ -17,11 +17,14 @@ use volume_core::{
 };
 
 use super::super::fault::Fault;
+use super::super::memory;
 use super::super::policy::AttachedResize;
 use super::super::store::Image;
 use super::backups::Backups;
 use super::snapshots::Snapshots;
-use super::{all_of, bytes_of, lock_image, Control, Pending, QuotaUsage, Result, SharedImage};
+use super::{
+    all_of, bytes_of, lock_image, name_key, Control, Pending, QuotaUsage, Result, SharedImage,
+};
 
 #[derive(Debug, Clone)]
 pub(super) struct VolumeRec {
@@ -76,9 +79,71 @@ impl Control {
             .ok_or_else(|| Error::not_found(ResourceKind::Volume, id.as_str()))
     }
 
-    /// A volume's data, for the data plane (which locks it on its own).
-    pub(crate) fn volume_data(&self, tenant: &str, id: &VolumeId) -> Result<SharedImage> {
-        self.volume_rec(tenant, id).map(|r| Arc::clone(&r.data))
+    /// Adds a volume's record, and with it everything kept in step with the
+    /// records: the data plane's index, the name index, the quota counters.
+    fn insert_volume(&mut self, rec: VolumeRec) {
+        self.volume_index
+            .insert(rec.volume.id.as_str(), &rec.tenant, Arc::clone(&rec.data));
+        *self
+            .names
+            .entry(name_key(&rec.tenant, &rec.volume.name))
+            .or_default() += 1;
+        let more = QuotaUsage {
+            volumes: 1,
+            gigabytes: rec.volume.size.as_gib(),
+            ..QuotaUsage::NONE
+        };
+        self.charge_quota(&rec.tenant.clone(), more);
+        for a in &rec.volume.attachments {
+            *self
+                .attached
+                .entry(a.instance.as_str().to_owned())
+                .or_default() += 1;
+        }
+        self.volumes.insert(rec.seq, rec);
+    }
+
+    /// Removes a volume's record and what is kept in step with it, then
+    /// hands the memory its bytes held back (when nothing else shares them).
+    fn remove_volume(&mut self, seq: u64) {
+        let Some(rec) = self.volumes.remove(&seq) else {
+            return;
+        };
+        self.ids.remove(rec.volume.id.as_str());
+        self.volume_index.remove(rec.volume.id.as_str());
+        self.forget_name(&rec.tenant, &rec.volume.name);
+        self.forget_attachments(&rec.volume.attachments);
+        let less = QuotaUsage {
+            volumes: 1,
+            gigabytes: rec.volume.size.as_gib(),
+            ..QuotaUsage::NONE
+        };
+        self.release_quota(&rec.tenant, less);
+        let bytes = lock_image(&rec.data).allocated_bytes();
+        drop(rec);
+        memory::freed(bytes);
+    }
+
+    /// Takes `attachments` off the per-instance counts.
+    fn forget_attachments(&mut self, attachments: &[Attachment]) {
+        for a in attachments {
+            if let Some(n) = self.attached.get_mut(a.instance.as_str()) {
+                *n -= 1;
+                if *n == 0 {
+                    self.attached.remove(a.instance.as_str());
+                }
+            }
+        }
+    }
+
+    fn forget_name(&mut self, tenant: &str, name: &str) {
+        let key = name_key(tenant, name);
+        if let Some(n) = self.names.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.names.remove(&key);
+            }
+        }
     }
 
     /// A volume's data while it may be exported read-write: it is attached
@@ -92,15 +157,12 @@ impl Control {
 
     pub(super) fn end_volume(&mut self, seq: u64, end: VolumeEnd) {
         match end {
-            VolumeEnd::Remove => {
-                if let Some(rec) = self.volumes.remove(&seq) {
-                    self.ids.remove(rec.volume.id.as_str());
-                }
-            }
+            VolumeEnd::Remove => self.remove_volume(seq),
             VolumeEnd::Detached => {
                 if let Some(rec) = self.volumes.get_mut(&seq) {
-                    rec.volume.attachments.clear();
+                    let gone = std::mem::take(&mut rec.volume.attachments);
                     set_volume_state(&mut rec.volume, VolumeState::Available);
+                    self.forget_attachments(&gone);
                 }
             }
             VolumeEnd::State(state) => {
@@ -173,19 +235,30 @@ impl Control {
     /// Forgets every transition in flight on volume `seq`, so that nothing
     /// scheduled before it began to go can bring it back.
     fn cancel_volume_transitions(&mut self, seq: u64) {
-        self.pending
-            .retain(|_, end| !matches!(end, Pending::Volume(s, _) if *s == seq));
+        let from = (seq, Duration::ZERO, 0);
+        let to = (seq, Duration::MAX, u64::MAX);
+        let keys: Vec<_> = self.pending_of_volume.range(from..=to).copied().collect();
+        for key in keys {
+            self.pending_of_volume.remove(&key);
+            self.pending.remove(&(key.1, key.2));
+        }
     }
 
     // ----- checks ----------------------------------------------------------
 
     fn check_unique_name(&self, tenant: &str, name: &str, except: Option<u64>) -> Result<()> {
-        if self.policy.unique_names
-            && self
-                .volumes
-                .iter()
-                .any(|(seq, r)| r.tenant == tenant && r.volume.name == name && Some(*seq) != except)
-        {
+        if !self.policy.unique_names {
+            return Ok(());
+        }
+        let holders = self
+            .names
+            .get(&name_key(tenant, name))
+            .copied()
+            .unwrap_or(0);
+        let own = except
+            .and_then(|seq| self.volumes.get(&seq))
+            .is_some_and(|r| r.volume.name == name);
+        if holders > u32::from(own) {
             return Err(Error::already_exists(ResourceKind::Volume, name));
         }
         Ok(())
@@ -351,7 +424,7 @@ impl Control {
             }
         }
         if let Some(i) = &instance {
-            self.check_attachable(tenant, i, &region)?;
+            self.check_attachable(i, &region)?;
         }
         self.check_labels(&req.labels)?;
         self.check_quota(
@@ -380,15 +453,12 @@ impl Control {
         } else {
             VolumeState::Available
         };
-        self.volumes.insert(
+        self.insert_volume(VolumeRec {
+            tenant: tenant.to_owned(),
+            volume,
+            data: super::shared_image(image),
             seq,
-            VolumeRec {
-                tenant: tenant.to_owned(),
-                volume,
-                data: Arc::new(Mutex::new(image)),
-                seq,
-            },
-        );
+        });
         let delay = match req.source {
             VolumeSource::Backup(_) => self.policy.delays.restore,
             _ => self.policy.delays.create,
@@ -402,7 +472,7 @@ impl Control {
         self.volume_now(seq)
     }
 
-    fn check_attachable(&self, tenant: &str, instance: &Instance, region: &RegionId) -> Result<()> {
+    fn check_attachable(&self, instance: &Instance, region: &RegionId) -> Result<()> {
         if instance.region != *region {
             return Err(Error::invalid_input(
                 "instance_id",
@@ -412,12 +482,14 @@ impl Control {
                 ),
             ));
         }
+        // Instances are their tenant's own and ids are unique, so every
+        // volume attached to this one is that tenant's.
         let attached = self
-            .volumes
-            .values()
-            .filter(|r| r.tenant == tenant && r.is_attached_to(&instance.id))
-            .count();
-        if attached >= self.policy.max_attachments_per_instance as usize {
+            .attached
+            .get(instance.id.as_str())
+            .copied()
+            .unwrap_or(0);
+        if attached >= self.policy.max_attachments_per_instance {
             return Err(Error::invalid_input(
                 "instance_id",
                 format!(
@@ -445,6 +517,16 @@ impl Control {
         }
         if let Some(labels) = &req.labels {
             self.check_labels(labels)?;
+        }
+        if let Some(name) = &req.name {
+            let old = self
+                .volumes
+                .get(&seq)
+                .map(|r| (r.tenant.clone(), r.volume.name.clone()));
+            if let Some((tenant, old)) = old {
+                self.forget_name(&tenant, &old);
+                *self.names.entry(name_key(&tenant, name)).or_default() += 1;
+            }
         }
         let Some(rec) = self.volumes.get_mut(&seq) else {
             return Err(Error::not_found(ResourceKind::Volume, id.as_str()));
@@ -481,7 +563,7 @@ impl Control {
             ));
         }
         if !self.policy.delete_with_snapshots {
-            let n = self.snapshots.count_of_volume(tenant, id);
+            let n = self.snapshots.count_of_volume(id);
             if n > 0 {
                 return Err(Error::InvalidState {
                     kind: ResourceKind::Volume,
@@ -512,11 +594,15 @@ impl Control {
         let region = rec.volume.region.clone();
         let t = self.check_volume(id, &rec.volume.state, VolumeOp::Attach)?;
         let inst = self.instance(tenant, instance)?;
-        self.check_attachable(tenant, &inst, &region)?;
+        self.check_attachable(&inst, &region)?;
         if let Some(rec) = self.volumes.get_mut(&seq) {
             rec.volume
                 .attachments
                 .push(Attachment::new(instance.clone()));
+            *self
+                .attached
+                .entry(instance.as_str().to_owned())
+                .or_default() += 1;
         }
         self.run_volume(seq, VolumeOp::Attach, &t, fault);
         self.volume_now(seq)
@@ -586,6 +672,11 @@ impl Control {
         if let Some(rec) = self.volumes.get_mut(&seq) {
             rec.volume.size = new_size;
         }
+        let more = QuotaUsage {
+            gigabytes: grow,
+            ..QuotaUsage::NONE
+        };
+        self.charge_quota(tenant, more);
         self.run_volume(seq, VolumeOp::Resize, &t, fault);
         self.volume_now(seq)
     }
