@@ -174,7 +174,7 @@ impl Engine {
                     if !exportable(&v) {
                         continue;
                     }
-                    let Ok(data) = c.volume_data(tenant, &v.id) else {
+                    let Some(data) = c.attached_volume_data(tenant, &v.id) else {
                         continue;
                     };
                     let size = lock_image(&data).len();
