@@ -147,7 +147,10 @@ async fn slow_heads_slow_bodies_and_idle_connections_are_closed() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let reply = read_reply(&mut stream).await;
-    assert!(cut_off || (reply.closed && reply.status.is_none()), "{reply:?}");
+    assert!(
+        cut_off || (reply.closed && reply.status.is_none()),
+        "{reply:?}"
+    );
 
     // An idle keep-alive connection: closed after its answer and the wait.
     let (mut stream, reply) = send(addr, b"GET /v4/regions HTTP/1.1\r\nHost: x\r\n\r\n").await;
