@@ -72,7 +72,10 @@ async fn main() {
         crowded_ratio.push(c / o);
     }
     println!("GET /v4/volumes/{{id}}, {CONNECTIONS} connections, {per_round} requests a round, {rounds} rounds, medians:");
-    println!("  minimal hyper server, same bytes: {:>9.0} requests/s", median(base));
+    println!(
+        "  minimal hyper server, same bytes: {:>9.0} requests/s",
+        median(base)
+    );
     println!(
         "  volume-sim, 1 volume:             {:>9.0} requests/s  ({:.2}x of the baseline, per-round ratios {:.2}..{:.2})",
         median(ours),
