@@ -103,6 +103,12 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// [`run`](Self::run).
     type State: Default + fmt::Debug + Send;
 
+    /// What [`run`](Self::run) hands back from under the engine's lock,
+    /// turned into the answer once the lock is released: the answer itself
+    /// ([`FakeResponse`]), or what the operation read, so that writing the
+    /// JSON does not hold every other request up.
+    type Reply: Into<FakeResponse> + Send;
+
     /// The regions of a new engine, unless the builder says otherwise.
     const DEFAULT_REGIONS: &'static [&'static str];
 
@@ -162,7 +168,7 @@ pub trait Dialect: Sized + Send + Sync + 'static {
         op: &mut Operation<'_, Self::State>,
         route: &Self::Route,
         req: &FakeRequest,
-    ) -> Answer;
+    ) -> Result<Self::Reply, Rejection>;
 
     /// The provider's error answer for `rejection`.
     fn render(rejection: &Rejection) -> FakeResponse;

@@ -939,6 +939,7 @@ impl Dialect for ExoscaleDialect {
     type Config = ExoscaleConfig;
     type State = ExoscaleState;
     type Route = Route;
+    type Reply = FakeResponse;
 
     fn policy() -> Policy {
         policy()

@@ -884,42 +884,94 @@ fn instance_status(state: &InstanceState) -> String {
 }
 
 /// A volume as Linode shows it (linode.md §7 and the recordings).
-fn volume_json<'a>(c: &Control, st: &LinodeState, tenant: &str, v: &'a Volume) -> VolumeJson<'a> {
-    let extra = st.volumes.get(v.id.as_str());
-    let pending = st.pending.get(v.id.as_str()).map(|p| &p.instance);
-    let attached = v.attached_to().or(pending);
+/// What a Linode volume's JSON needs, read under the engine's lock; written
+/// out after it is released ([`VolumeView::json`]).
+#[derive(Debug)]
+struct VolumeView {
+    volume: Volume,
+    attached: Option<InstanceId>,
+    linode_label: Option<String>,
+    created: SystemTime,
+    updated: SystemTime,
+    encryption_enabled: bool,
+}
+
+fn volume_view(c: &Control, st: &LinodeState, tenant: &str, volume: Volume) -> VolumeView {
+    let extra = st.volumes.get(volume.id.as_str());
+    let pending = st.pending.get(volume.id.as_str()).map(|p| &p.instance);
+    let attached = volume.attached_to().or(pending).cloned();
     let linode_label = attached
+        .as_ref()
         .and_then(|i| c.instance(tenant, i).ok())
         .map(|i| i.name);
-    let created = v
+    let created = volume
         .created_at
         .unwrap_or_else(|| c.system_time(Duration::ZERO));
     let updated = extra
         .and_then(|e| e.updated)
         .unwrap_or(created)
         .max(created);
-    let io_ready =
-        v.attached_to().is_some() && matches!(v.state, VolumeState::InUse | VolumeState::Resizing);
-    VolumeJson {
-        id: num(v.id.as_str()),
-        label: &v.name,
-        status: status_word(&v.state),
-        size: v.size.as_gib(),
-        region: v.region.as_str(),
-        linode_id: attached.map(|i| num(i.as_str())),
+    VolumeView {
+        attached,
         linode_label,
-        filesystem_path: device_path(&v.name),
-        tags: tags_of(&v.labels),
-        hardware_type: "nvme",
-        encryption: if extra.is_some_and(|e| e.encryption_enabled) {
-            "enabled"
-        } else {
-            "disabled"
-        },
-        created: naive_utc(created),
-        updated: naive_utc(updated),
-        io_ready,
-        locks: [],
+        created,
+        updated,
+        encryption_enabled: extra.is_some_and(|e| e.encryption_enabled),
+        volume,
+    }
+}
+
+impl VolumeView {
+    fn json(&self) -> VolumeJson<'_> {
+        let v = &self.volume;
+        VolumeJson {
+            id: num(v.id.as_str()),
+            label: &v.name,
+            status: status_word(&v.state),
+            size: v.size.as_gib(),
+            region: v.region.as_str(),
+            linode_id: self.attached.as_ref().map(|i| num(i.as_str())),
+            linode_label: self.linode_label.as_deref(),
+            filesystem_path: device_path(&v.name),
+            tags: tags_of(&v.labels),
+            hardware_type: "nvme",
+            encryption: if self.encryption_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            },
+            created: naive_utc(self.created),
+            updated: naive_utc(self.updated),
+            io_ready: v.attached_to().is_some()
+                && matches!(v.state, VolumeState::InUse | VolumeState::Resizing),
+            locks: [],
+        }
+    }
+}
+
+/// What a Linode operation hands back from under the engine's lock: an
+/// answer, or a volume to write out once the lock is released.
+#[derive(Debug)]
+pub struct LinodeReply(Reply);
+
+#[derive(Debug)]
+enum Reply {
+    Ready(FakeResponse),
+    Volume(Box<VolumeView>),
+}
+
+impl From<FakeResponse> for LinodeReply {
+    fn from(response: FakeResponse) -> Self {
+        Self(Reply::Ready(response))
+    }
+}
+
+impl From<LinodeReply> for FakeResponse {
+    fn from(reply: LinodeReply) -> Self {
+        match reply.0 {
+            Reply::Ready(response) => response,
+            Reply::Volume(view) => Self::json_of(200, &view.json()),
+        }
     }
 }
 
@@ -933,7 +985,7 @@ struct VolumeJson<'a> {
     size: u64,
     region: &'a str,
     linode_id: Option<Value>,
-    linode_label: Option<String>,
+    linode_label: Option<&'a str>,
     filesystem_path: String,
     tags: Vec<Value>,
     hardware_type: &'static str,
@@ -1084,6 +1136,7 @@ impl Dialect for LinodeDialect {
     const NAME: &'static str = "linode";
     const PREFIXES: &'static [&'static str] = &["/v4beta", PATH_PREFIX];
     type Route = Route;
+    type Reply = LinodeReply;
     type State = LinodeState;
     const DEFAULT_REGIONS: &'static [&'static str] = &DEFAULT_REGIONS;
     type Config = LinodeConfig;
@@ -1167,7 +1220,12 @@ impl Dialect for LinodeDialect {
         })
     }
 
-    fn run(&self, op: &mut Operation<'_, LinodeState>, route: &Route, req: &FakeRequest) -> Answer {
+    fn run(
+        &self,
+        op: &mut Operation<'_, LinodeState>,
+        route: &Route,
+        req: &FakeRequest,
+    ) -> Result<LinodeReply, Rejection> {
         reconcile(op.control, op.state);
         let mut op = Op {
             c: op.control,
@@ -1301,12 +1359,18 @@ impl Op<'_> {
 
     /// A volume as a JSON value, for listings and their filters.
     fn render(&self, v: &Volume) -> Value {
-        serde_json::to_value(volume_json(self.c, self.st, self.tenant, v)).unwrap_or(Value::Null)
+        let view = volume_view(self.c, self.st, self.tenant, v.clone());
+        serde_json::to_value(view.json()).unwrap_or(Value::Null)
     }
 
-    /// A volume as the whole answer, written straight from its fields.
-    fn reply(&self, v: &Volume) -> FakeResponse {
-        FakeResponse::json_of(200, &volume_json(self.c, self.st, self.tenant, v))
+    /// A volume as the whole answer, written out once the lock is released.
+    fn reply(&self, v: Volume) -> LinodeReply {
+        LinodeReply(Reply::Volume(Box::new(volume_view(
+            self.c,
+            self.st,
+            self.tenant,
+            v,
+        ))))
     }
 
     fn touch(&mut self, id: &VolumeId) {
@@ -1314,7 +1378,7 @@ impl Op<'_> {
         self.st.volumes.entry(id.to_string()).or_default().updated = Some(now);
     }
 
-    fn run(&mut self, route: &Route, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
+    fn run(&mut self, route: &Route, request: &FakeRequest) -> Result<LinodeReply, Rejection> {
         match route {
             Route::ListVolumes => {
                 let filter = parse_filter(request, VOLUME_FIELDS)?;
@@ -1325,11 +1389,11 @@ impl Op<'_> {
                     .iter()
                     .map(|v| self.render(v))
                     .collect();
-                Ok(FakeResponse::json(200, &filtered(items, &filter, q)))
+                Ok(FakeResponse::json(200, &filtered(items, &filter, q)).into())
             }
             Route::GetVolume(id) => {
                 let v = self.volume(*id)?;
-                Ok(self.reply(&v))
+                Ok(self.reply(v))
             }
             Route::CreateVolume => self.create(request),
             Route::UpdateVolume(id) => self.update(*id, request),
@@ -1347,12 +1411,12 @@ impl Op<'_> {
                     .iter()
                     .map(|i| instance_json(self.c, i))
                     .collect();
-                Ok(FakeResponse::json(200, &filtered(items, &filter, q)))
+                Ok(FakeResponse::json(200, &filtered(items, &filter, q)).into())
             }
             Route::GetInstance(id) => self
                 .c
                 .instance(self.tenant, &instance_id(*id))
-                .map(|i| FakeResponse::json(200, &instance_json(self.c, &i)))
+                .map(|i| FakeResponse::json(200, &instance_json(self.c, &i)).into())
                 .map_err(|_| not_found()),
             Route::InstanceVolumes(id) => {
                 let filter = parse_filter(request, VOLUME_FIELDS)?;
@@ -1369,7 +1433,7 @@ impl Op<'_> {
                     .map(|v| self.render(v))
                     .filter(|v| v["linode_id"] == want)
                     .collect();
-                Ok(FakeResponse::json(200, &filtered(items, &filter, q)))
+                Ok(FakeResponse::json(200, &filtered(items, &filter, q)).into())
             }
             Route::Preflight | Route::Regions | Route::Region(_) | Route::VolumeTypes => {
                 Err(not_found())
@@ -1377,7 +1441,7 @@ impl Op<'_> {
         }
     }
 
-    fn create(&mut self, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
+    fn create(&mut self, request: &FakeRequest) -> Result<LinodeReply, Rejection> {
         let body = body_object(request)?;
         let mut errors = Vec::new();
         let label = keep(label_field(&body, true), &mut errors).flatten();
@@ -1464,10 +1528,10 @@ impl Op<'_> {
                 updated: Some(now),
             },
         );
-        Ok(self.reply(&v))
+        Ok(self.reply(v))
     }
 
-    fn update(&mut self, id: u64, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
+    fn update(&mut self, id: u64, request: &FakeRequest) -> Result<LinodeReply, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let mut errors = Vec::new();
@@ -1477,7 +1541,7 @@ impl Op<'_> {
             return Err(Rejection::bad_fields(errors));
         }
         if label.is_none() && labels.is_none() {
-            return Ok(self.reply(&v));
+            return Ok(self.reply(v));
         }
         let mut req = UpdateVolume::new();
         if let Some(l) = label {
@@ -1491,10 +1555,10 @@ impl Op<'_> {
             .update_volume(self.tenant, &v.id, &req)
             .map_err(|e| from_core(e, v.id.as_str()))?;
         self.touch(&v.id);
-        Ok(self.reply(&v))
+        Ok(self.reply(v))
     }
 
-    fn delete(&mut self, id: u64) -> Result<FakeResponse, Rejection> {
+    fn delete(&mut self, id: u64) -> Result<LinodeReply, Rejection> {
         let v = self.volume(id)?;
         // Recorded: a volume attached to an offline Linode is deleted
         // without a detach first.
@@ -1517,10 +1581,10 @@ impl Op<'_> {
             self.st.volumes.remove(v.id.as_str());
             self.st.pending.remove(v.id.as_str());
         }
-        Ok(empty_object())
+        Ok(empty_object().into())
     }
 
-    fn attach(&mut self, id: u64, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
+    fn attach(&mut self, id: u64, request: &FakeRequest) -> Result<LinodeReply, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let mut errors = Vec::new();
@@ -1573,21 +1637,21 @@ impl Op<'_> {
                 },
             );
             self.touch(&v.id);
-            return Ok(self.reply(&v));
+            return Ok(self.reply(v));
         }
         let v = self
             .c
             .attach_volume(self.tenant, &v.id, &instance.id, self.fault)
             .map_err(|e| from_core(e, v.id.as_str()))?;
         self.touch(&v.id);
-        Ok(self.reply(&v))
+        Ok(self.reply(v))
     }
 
-    fn detach(&mut self, id: u64) -> Result<FakeResponse, Rejection> {
+    fn detach(&mut self, id: u64) -> Result<LinodeReply, Rejection> {
         let v = self.volume(id)?;
         if self.st.pending.remove(v.id.as_str()).is_some() {
             self.touch(&v.id);
-            return Ok(empty_object());
+            return Ok(empty_object().into());
         }
         if v.attachments.is_empty() {
             return Err(refused("Volume is not attached to a Linode."));
@@ -1596,10 +1660,10 @@ impl Op<'_> {
             .detach_volume(self.tenant, &v.id, self.fault)
             .map_err(|e| from_core(e, v.id.as_str()))?;
         self.touch(&v.id);
-        Ok(empty_object())
+        Ok(empty_object().into())
     }
 
-    fn clone_volume(&mut self, id: u64, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
+    fn clone_volume(&mut self, id: u64, request: &FakeRequest) -> Result<LinodeReply, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let label = label_field(&body, true)
@@ -1622,10 +1686,10 @@ impl Op<'_> {
                 updated: Some(now),
             },
         );
-        Ok(self.reply(&clone))
+        Ok(self.reply(clone))
     }
 
-    fn resize(&mut self, id: u64, request: &FakeRequest) -> Result<FakeResponse, Rejection> {
+    fn resize(&mut self, id: u64, request: &FakeRequest) -> Result<LinodeReply, Rejection> {
         let v = self.volume(id)?;
         let body = body_object(request)?;
         let size = size_field(&body, true)
@@ -1645,7 +1709,7 @@ impl Op<'_> {
             .resize_volume(self.tenant, &v.id, Size::gib(size), self.fault)
             .map_err(|e| from_core(e, v.id.as_str()))?;
         self.touch(&v.id);
-        Ok(self.reply(&v))
+        Ok(self.reply(v))
     }
 }
 

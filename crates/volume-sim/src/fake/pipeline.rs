@@ -473,7 +473,8 @@ impl<D: Dialect> Shared<D> {
             (Ok(_), Some(Fault::ErrorAfter { status, message })) => {
                 return delayed(refuse(Rejection::injected(*status, message), rate));
             }
-            (Ok(response), _) => response,
+            // Written out here, with the engine's lock released.
+            (Ok(reply), _) => reply.into(),
         };
         response.drop_connection = matches!(fault, Some(Fault::DropConnection));
         delayed(d.finish(response, Some(&route), rate))
