@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use volume_sim::engine::ClockMode;
 use volume_sim::fake::linode::{self, LinodeFake};
-use volume_sim::nbd::{ExportSource, NbdExports, NbdLimits, NbdServer};
+use volume_sim::nbd::{NbdExports, NbdLimits, NbdServer};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::io::Result<()> {
@@ -36,10 +36,9 @@ async fn main() -> std::io::Result<()> {
         .build();
     let http = fake.start().await;
 
-    // Linode shows an attached volume as this device path: export it
-    // under that name too.
-    let source = ExportSource::new(fake.engine().clone(), [linode::DEFAULT_TENANT])
-        .with_alias(|v| Some(linode::device_path(&v.name)));
+    // What the registry exports for Linode: attached volumes by id and by
+    // the device path Linode shows.
+    let source = (linode::ENTRY.exports)(fake.engine().clone());
     let server = NbdServer::bind(
         nbd_addr.as_str(),
         NbdExports::new().with(source),

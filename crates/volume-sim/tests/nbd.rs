@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use volume_core::{
     BlockStorage, CreateBackup, CreateSnapshot, CreateVolume, Size, Volume, VolumeId,
 };
+use volume_sim::fake::linode::device_path;
 use volume_sim::nbd::proto::*;
 use volume_sim::nbd::{ExportSource, NbdExports, NbdLimits, NbdServer};
 use volume_sim::Sim;
@@ -351,13 +352,12 @@ fn fast_limits() -> NbdLimits {
 
 async fn serve(sim: &Sim, limits: NbdLimits) -> NbdServer {
     let source = ExportSource::new(sim.engine().clone(), [sim.tenant_name()])
-        .with_alias(|v: &Volume| Some(format!("/dev/disk/by-id/scsi-0Linode_Volume_{}", v.name)));
+        .with_alias(|v: &Volume| Some(device_path(&v.name)));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     NbdServer::start(listener, NbdExports::new().with(source), limits).unwrap()
 }
 
-/// A volume of `mib` MiB (rounded up to whole GiB by the sim: we use 1 GiB),
-/// attached to the first running instance.
+/// A 1 GiB volume named `name`, attached to the first running instance.
 async fn attached(sim: &Sim, name: &str) -> VolumeId {
     let vol = sim
         .create_volume(&CreateVolume::new(name, Size::gib(1)))
@@ -393,7 +393,8 @@ async fn handshake_lists_describes_and_goes() {
             .unwrap();
         let server = serve(&sim, fast_limits()).await;
         let addr = server.local_addr();
-        let alias = "/dev/disk/by-id/scsi-0Linode_Volume_data";
+        let alias = device_path("data");
+        let alias = alias.as_str();
         let uris = server.export_uris();
         assert!(uris.contains(&format!("nbd://{addr}/{vol}")));
         assert!(uris.contains(&format!("nbd://{addr}/{alias}")));
@@ -1195,6 +1196,10 @@ async fn malformed_commands_get_an_error_or_a_closed_session() {
         .unwrap();
         c.s.write_all(&[1; 100]).await.unwrap();
         drop(c);
+        // Nothing of the half-sent write landed, and the server still serves.
+        let mut c = Client::connect(addr, vol.as_str(), SIMPLE).await;
+        assert_eq!(c.read(0, 100).await.unwrap(), vec![0u8; 100]);
+        c.disconnect().await;
 
         // Random well-framed requests: each gets a reply (or, for a write
         // with a payload we do not send, the connection is dropped by us);

@@ -16,6 +16,7 @@
 //! or deleted.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use volume_core::{BackupId, BackupState, SnapshotId, SnapshotState, Volume, VolumeId};
@@ -132,6 +133,9 @@ enum Data {
     Frozen(Image),
 }
 
+/// A change count no engine reports: the first check always looks.
+const NOT_CHECKED: u64 = u64::MAX;
+
 /// An open export: the bytes one session reads and writes. Cheap to clone.
 #[derive(Clone)]
 pub struct ExportHandle {
@@ -140,6 +144,9 @@ pub struct ExportHandle {
     target: ExportTarget,
     data: Data,
     size: u64,
+    /// The engine's change count when the export was last found standing
+    /// (see [`is_current`](Self::is_current)); shared by clones.
+    seen: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for ExportHandle {
@@ -238,6 +245,7 @@ impl Engine {
             target: target.clone(),
             data,
             size,
+            seen: Arc::new(AtomicU64::new(NOT_CHECKED)),
         })
     }
 }
@@ -267,18 +275,33 @@ impl ExportHandle {
     /// Whether the export still stands: the volume is still attached (and
     /// is still the same volume), or the snapshot or backup still exists.
     pub fn is_current(&self) -> bool {
+        // Nothing has taken the control plane since the export was last
+        // found standing: it still stands, and no lock is needed. I/O of
+        // sessions thus never queues on the control plane while the
+        // cloud's state is left alone.
+        if self.engine.changes() == self.seen.load(Ordering::Acquire) {
+            return true;
+        }
         let tenant = &*self.tenant;
-        self.engine.with(|c| match (&self.target, &self.data) {
-            (ExportTarget::Volume(id), Data::Live(mine)) => c
-                .attached_volume_data(tenant, id)
-                .is_some_and(|now| Arc::ptr_eq(&now, mine)),
-            (ExportTarget::Snapshot(id), _) => c
-                .get_snapshot(tenant, id)
-                .is_ok_and(|s| snapshot_stands(&s.state)),
-            (ExportTarget::Backup(id), _) => c
-                .get_backup(tenant, id)
-                .is_ok_and(|b| backup_stands(&b.state)),
-            (ExportTarget::Volume(_), Data::Frozen(_)) => false,
+        self.engine.with(|c| {
+            let stands = match (&self.target, &self.data) {
+                (ExportTarget::Volume(id), Data::Live(mine)) => c
+                    .attached_volume_data(tenant, id)
+                    .is_some_and(|now| Arc::ptr_eq(&now, mine)),
+                (ExportTarget::Snapshot(id), _) => c
+                    .get_snapshot(tenant, id)
+                    .is_ok_and(|s| snapshot_stands(&s.state)),
+                (ExportTarget::Backup(id), _) => c
+                    .get_backup(tenant, id)
+                    .is_ok_and(|b| backup_stands(&b.state)),
+                (ExportTarget::Volume(_), Data::Frozen(_)) => false,
+            };
+            // Read with the lock held, so it counts this check and nothing
+            // after it: a later change takes the lock, and moves the count.
+            if stands {
+                self.seen.store(self.engine.changes(), Ordering::Release);
+            }
+            stands
         })
     }
 

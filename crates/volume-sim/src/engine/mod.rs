@@ -71,6 +71,9 @@ struct Shared {
     due: AtomicU64,
     /// The clock's wall-clock start.
     started: Instant,
+    /// How many times the control plane has been locked: a reader that saw
+    /// the same count before knows nothing has changed since.
+    changes: AtomicU64,
 }
 
 impl Shared {
@@ -80,6 +83,7 @@ impl Shared {
             faults: FaultGate::new(calls, control.faults.armed()),
             due: AtomicU64::new(NEVER),
             started: control.clock.started(),
+            changes: AtomicU64::new(0),
             control: Mutex::new(control),
         };
         let control = shared
@@ -148,10 +152,20 @@ impl Engine {
     fn lock(&self) -> MutexGuard<'_, Control> {
         // Every control-plane change checks first and applies after, so a
         // panic cannot leave a half-applied change behind: carry on.
-        self.shared
+        let guard = self
+            .shared
             .control
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        // Counted once held, before anything can change.
+        self.shared.changes.fetch_add(1, Ordering::AcqRel);
+        guard
+    }
+
+    /// How many times the control plane has been taken so far (see
+    /// [`ExportHandle::is_current`](exports::ExportHandle::is_current)).
+    pub(crate) fn changes(&self) -> u64 {
+        self.shared.changes.load(Ordering::Acquire)
     }
 
     /// Runs `f` on the control plane, with every transition due by now applied first.

@@ -683,13 +683,39 @@ fn page_query(request: &FakeRequest) -> Result<PageQuery, Rejection> {
 
 /// Linode's envelope: `data`, `page`, `pages`, `results`.
 fn envelope(items: Vec<Value>, q: PageQuery) -> Value {
+    paged(items, q, |item| item)
+}
+
+/// The page `q` asks of `items`, each rendered by `render` (only the
+/// page's items are), in Linode's envelope.
+fn paged<T>(items: Vec<T>, q: PageQuery, render: impl FnMut(T) -> Value) -> Value {
     let results = items.len() as u64;
     let pages = results.div_ceil(q.size).max(1);
     let page = q.page.unwrap_or(pages);
     let skip = usize::try_from((page - 1).saturating_mul(q.size)).unwrap_or(usize::MAX);
     let take = usize::try_from(q.size).unwrap_or(usize::MAX);
-    let data: Vec<Value> = items.into_iter().skip(skip).take(take).collect();
+    let data: Vec<Value> = items
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .map(render)
+        .collect();
     json!({"data": data, "page": page, "pages": pages, "results": results})
+}
+
+/// Filters, orders and pages `items` in their wire form. With no
+/// `X-Filter`, only the page asked for is rendered, so a listing costs a
+/// page of JSON however many items there are.
+fn listing<T>(
+    items: Vec<T>,
+    filter: &Filter,
+    q: PageQuery,
+    render: impl FnMut(T) -> Value,
+) -> Value {
+    if filter.is_none() {
+        return paged(items, q, render);
+    }
+    filtered(items.into_iter().map(render).collect(), filter, q)
 }
 
 /// Filters, orders and pages `items` as the request asks.
@@ -896,10 +922,16 @@ struct VolumeView {
     encryption_enabled: bool,
 }
 
+/// The Linode a volume shows as its `linode_id`: where it is attached, or
+/// where an attachment accepted while it was creating will put it.
+fn linode_of<'v>(st: &'v LinodeState, v: &'v Volume) -> Option<&'v InstanceId> {
+    v.attached_to()
+        .or_else(|| st.pending.get(v.id.as_str()).map(|p| &p.instance))
+}
+
 fn volume_view(c: &Control, st: &LinodeState, tenant: &str, volume: Volume) -> VolumeView {
     let extra = st.volumes.get(volume.id.as_str());
-    let pending = st.pending.get(volume.id.as_str()).map(|p| &p.instance);
-    let attached = volume.attached_to().or(pending).cloned();
+    let attached = linode_of(st, &volume).cloned();
     let linode_label = attached
         .as_ref()
         .and_then(|i| c.instance(tenant, i).ok())
@@ -1358,8 +1390,8 @@ impl Op<'_> {
     }
 
     /// A volume as a JSON value, for listings and their filters.
-    fn render(&self, v: &Volume) -> Value {
-        let view = volume_view(self.c, self.st, self.tenant, v.clone());
+    fn render(&self, v: Volume) -> Value {
+        let view = volume_view(self.c, self.st, self.tenant, v);
         serde_json::to_value(view.json()).unwrap_or(Value::Null)
     }
 
@@ -1383,13 +1415,9 @@ impl Op<'_> {
             Route::ListVolumes => {
                 let filter = parse_filter(request, VOLUME_FIELDS)?;
                 let q = page_query(request)?;
-                let items = self
-                    .c
-                    .all_volumes(self.tenant)
-                    .iter()
-                    .map(|v| self.render(v))
-                    .collect();
-                Ok(FakeResponse::json(200, &filtered(items, &filter, q)).into())
+                let volumes = self.c.all_volumes(self.tenant);
+                let answer = listing(volumes, &filter, q, |v| self.render(v));
+                Ok(FakeResponse::json(200, &answer).into())
             }
             Route::GetVolume(id) => {
                 let v = self.volume(*id)?;
@@ -1405,13 +1433,9 @@ impl Op<'_> {
             Route::ListInstances => {
                 let filter = parse_filter(request, INSTANCE_FIELDS)?;
                 let q = page_query(request)?;
-                let items = self
-                    .c
-                    .all_instances(self.tenant)
-                    .iter()
-                    .map(|i| instance_json(self.c, i))
-                    .collect();
-                Ok(FakeResponse::json(200, &filtered(items, &filter, q)).into())
+                let instances = self.c.all_instances(self.tenant);
+                let answer = listing(instances, &filter, q, |i| instance_json(self.c, &i));
+                Ok(FakeResponse::json(200, &answer).into())
             }
             Route::GetInstance(id) => self
                 .c
@@ -1425,15 +1449,16 @@ impl Op<'_> {
                 self.c
                     .instance(self.tenant, &linode)
                     .map_err(|_| not_found())?;
-                let want = Value::from(*id);
-                let items = self
+                // Its volumes, as `linode_id` shows them (pending
+                // attachments included), chosen before any is rendered.
+                let volumes: Vec<Volume> = self
                     .c
                     .all_volumes(self.tenant)
-                    .iter()
-                    .map(|v| self.render(v))
-                    .filter(|v| v["linode_id"] == want)
+                    .into_iter()
+                    .filter(|v| linode_of(self.st, v) == Some(&linode))
                     .collect();
-                Ok(FakeResponse::json(200, &filtered(items, &filter, q)).into())
+                let answer = listing(volumes, &filter, q, |v| self.render(v));
+                Ok(FakeResponse::json(200, &answer).into())
             }
             Route::Preflight | Route::Regions | Route::Region(_) | Route::VolumeTypes => {
                 Err(not_found())

@@ -382,7 +382,12 @@ async fn transmit(
             }
         }
         let mut header = [0u8; REQUEST_LEN];
-        r.read_exact(&mut header).await?;
+        // Once a request has begun, the rest of it must follow within the
+        // idle timeout: a client that stalls mid-request holds no session.
+        match tokio::time::timeout(limits.idle_timeout, r.read_exact(&mut header)).await {
+            Ok(read) => read?,
+            Err(_) => return Ok("stalled mid-request"),
+        };
         let Some(req) = Request::decode(&header) else {
             return Ok("bad request magic");
         };
@@ -480,7 +485,11 @@ async fn request(
         if scratch.len() < len {
             scratch.resize(len, 0);
         }
-        r.read_exact(&mut scratch[..len]).await?;
+        let payload = r.read_exact(&mut scratch[..len]);
+        match tokio::time::timeout(shared.limits.idle_timeout, payload).await {
+            Ok(read) => read?,
+            Err(_) => return Ok(Next::Close("stalled mid-payload")),
+        };
     }
     if req.kind == CMD_DISC {
         return Ok(Next::Close("client disconnected"));

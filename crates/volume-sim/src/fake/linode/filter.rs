@@ -62,6 +62,11 @@ impl Filter {
         }
     }
 
+    /// Whether this is no filter at all (no condition, no order).
+    pub(crate) fn is_none(&self) -> bool {
+        *self == Self::none()
+    }
+
     /// Parses the raw header (`None`: absent) against the fields this
     /// collection can be filtered and ordered on.
     pub(crate) fn parse(raw: Option<&[u8]>, fields: &[&str]) -> Result<Self, FilterError> {
