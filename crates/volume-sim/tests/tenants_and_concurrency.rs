@@ -398,3 +398,39 @@ async fn tasks_on_their_own_volumes_and_on_one_shared_volume_keep_every_byte() {
         "nothing written past the stripes"
     );
 }
+
+/// While a fault is armed, calls made at the same time on several threads
+/// still get distinct call numbers (rules such as `nth` depend on them).
+#[test]
+fn armed_faults_number_concurrent_calls_distinctly() {
+    use std::time::Duration;
+    use volume_sim::engine::{Fault, FaultRule, SimOp};
+
+    let sim = Sim::new();
+    let engine = sim.engine().clone();
+    engine.inject(
+        FaultRule::new(Fault::Latency(Duration::ZERO))
+            .on(SimOp::ListVolumes)
+            .always(),
+    );
+    let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (engine, start) = (engine.clone(), std::sync::Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                for _ in 0..2500 {
+                    assert!(engine.decide_fault(SimOp::ListVolumes).is_some());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut calls: Vec<u64> = engine.injected().iter().map(|i| i.call).collect();
+    assert_eq!(calls.len(), 10_000);
+    calls.sort_unstable();
+    calls.dedup();
+    assert_eq!(calls.len(), 10_000, "two calls got the same number");
+}

@@ -255,11 +255,14 @@ impl Engine {
     /// counter of the calling thread's own and answers `None`.
     pub fn decide_fault(&self, op: SimOp) -> Option<Fault> {
         let gate = &self.shared.faults;
-        gate.count();
         if !gate.armed() {
+            gate.count();
             return None;
         }
+        // Armed: counted and numbered under the lock, so that calls made at
+        // the same time get distinct numbers (`nth` rules depend on them).
         let mut c = self.lock();
+        gate.count();
         let fault = c.faults.decide(op, gate.calls());
         gate.set_armed(c.faults.armed());
         fault
