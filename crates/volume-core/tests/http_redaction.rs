@@ -104,6 +104,17 @@ async fn credentials_never_show() {
         .respond_with(ResponseTemplate::new(403).set_body_string("not yours"))
         .mount(&server)
         .await;
+    // A provider that echoes the request's headers in its error bodies:
+    // first busy (so the echo reaches a `retrying` log line), then refusing.
+    Mock::given(path("/echo"))
+        .respond_with(Echo(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/echo"))
+        .respond_with(Echo(400))
+        .mount(&server)
+        .await;
     Mock::given(wiremock::matchers::any())
         .respond_with(
             ResponseTemplate::new(200)
@@ -176,6 +187,11 @@ async fn credentials_never_show() {
         shown.push(format!("{ok:?}"));
         let err = t.send(Request::get(["denied"])).await.unwrap_err();
         shown.push(format!("{err} {err:?}"));
+        let err = t.send(Request::get(["echo"])).await.unwrap_err();
+        // The echo is in the message, with the credential scrubbed out.
+        assert!(err.to_string().contains("you sent"), "{err}");
+        assert!(err.to_string().contains("******"), "{err}");
+        shown.push(format!("{err} {err:?}"));
     }
 
     // Errors: a transport error for a URL with a secret in its query, a base
@@ -245,5 +261,20 @@ async fn credentials_never_show() {
     assert!(logs.contains("TRACE"), "{logs}");
     if std::env::var_os("SHOW_LOGS").is_some() {
         eprintln!("{logs}");
+    }
+}
+
+/// Answers `.0` with every request header written into the body, as some
+/// providers' error pages do.
+struct Echo(u16);
+
+impl wiremock::Respond for Echo {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let sent: Vec<String> = request
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+            .collect();
+        ResponseTemplate::new(self.0).set_body_string(format!("you sent {}", sent.join("; ")))
     }
 }

@@ -156,6 +156,7 @@
 //! # Ok(()) }
 //! ```
 
+mod answer;
 pub mod auth;
 pub mod backoff;
 pub mod env;
@@ -167,6 +168,7 @@ pub mod retry;
 pub mod secret;
 pub mod transport;
 
+pub use answer::DEFAULT_MAX_RESPONSE_BYTES;
 pub use auth::{
     AuthHeaders, AuthRequest, Authenticate, BearerToken, HeaderAuth, RefreshingToken, Signer,
     Token, TokenSource,

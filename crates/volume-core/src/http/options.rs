@@ -10,6 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::answer::DEFAULT_MAX_RESPONSE_BYTES;
 use super::backoff::BackoffConfig;
 use super::retry::RetryConfig;
 use super::transport::DEFAULT_TIMEOUT;
@@ -39,6 +40,8 @@ pub struct ClientOptions {
     user_agent_suffix: Option<String>,
     paused_clock: bool,
     http_client: Option<reqwest::Client>,
+    /// `None`: [`DEFAULT_MAX_RESPONSE_BYTES`].
+    max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -49,6 +52,7 @@ impl fmt::Debug for ClientOptions {
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("paused_clock", &self.paused_clock)
             .field("http_client", &self.http_client.is_some())
+            .field("max_response_bytes", &self.max_response_bytes())
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +107,21 @@ impl ClientOptions {
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
+    }
+
+    /// The largest answer a client reads, in bytes (16 MiB by default): a
+    /// successful answer over it fails with [`Error::Decode`](crate::Error::Decode)
+    /// instead of taking that much memory, and of an error answer only the
+    /// first 64 KiB are read.
+    pub fn with_max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = Some(max);
+        self
+    }
+
+    /// The largest answer a client reads, in bytes.
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES)
     }
 
     /// The per-attempt time-out in force: the one set, or none in
@@ -214,6 +233,13 @@ macro_rules! client_options_setters {
             self
         }
 
+        /// The largest answer read, in bytes (16 MiB by default); a larger
+        /// successful answer is an error, not an allocation.
+        pub fn with_max_response_bytes(mut self, max: usize) -> Self {
+            self.$field = self.$field.with_max_response_bytes(max);
+            self
+        }
+
         /// Settings for tests under `#[tokio::test(start_paused = true)]`:
         /// no per-attempt time-out and no connection-pool timer, so that
         /// tokio's auto-advancing clock moves only for the sleeps between
@@ -250,8 +276,10 @@ mod tests {
                 Duration::from_secs(2),
                 Duration::from_secs(3),
             ))
-            .with_user_agent_suffix("tool/1");
+            .with_user_agent_suffix("tool/1")
+            .with_max_response_bytes(1024);
         let o = b.client_options();
+        assert_eq!(o.max_response_bytes(), 1024);
         assert_eq!(o.timeout(), Some(Duration::from_secs(7)));
         assert!(o.is_paused_clock());
         assert_eq!(o.retry().max_retries, 0);

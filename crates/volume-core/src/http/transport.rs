@@ -15,7 +15,10 @@
 //!    another origin is refused here, before anything is sent;
 //! 2. the [`Authenticate`] hook adds headers, may replace the body, and may
 //!    move the endpoint (the URL is then rebuilt and authenticated again);
-//! 3. the exchange; a 401 renews the credential once and repeats;
+//! 3. the exchange; a 401 renews the credential once and repeats; the body
+//!    is read up to a cap ([`TransportBuilder::max_response_bytes`]), and
+//!    the credentials this attempt sent are scrubbed out of any body that
+//!    may become an error message;
 //! 4. the answer is classified: a non-2xx by the [`ErrorMapper`], a 2xx by
 //!    the optional [`ResponseClassifier`] (an API that answers errors with
 //!    200);
@@ -45,6 +48,7 @@ use tracing::field::{debug, Empty};
 use tracing::Instrument;
 use url::Url;
 
+use super::answer::{read_capped, scrub, sensitive_values, ReadError, DEFAULT_MAX_RESPONSE_BYTES};
 use super::auth::{AuthHeaders, AuthRequest, Authenticate};
 use super::options::ClientOptions;
 use super::path::{build_url, check_base_url, resolve_link};
@@ -272,6 +276,7 @@ struct Inner {
     headers: HeaderMap,
     error_mapper: ErrorMapper,
     classifier: Option<ResponseClassifier>,
+    max_response_bytes: usize,
 }
 
 /// The URL of `request`'s target on `endpoint`.
@@ -347,6 +352,7 @@ impl Transport {
             client: None,
             headers: Vec::new(),
             paused_clock: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -405,6 +411,7 @@ impl Transport {
                 headers: inner.headers.clone(),
                 error_mapper: Arc::clone(&inner.error_mapper),
                 classifier: inner.classifier.clone(),
+                max_response_bytes: inner.max_response_bytes,
             }),
         })
     }
@@ -535,6 +542,7 @@ impl Transport {
             for (name, value) in auth_headers.iter() {
                 all_headers.append(name.clone(), value.clone());
             }
+            let secrets = sensitive_values(&all_headers);
             let mut builder = inner
                 .client
                 .request(method.clone(), url.clone())
@@ -547,16 +555,25 @@ impl Transport {
             }
             tracing::trace!(attempt = sent, "sending");
             let outcome = async {
-                let mut response = builder.send().await?;
+                let mut response = builder.send().await.map_err(ReadError::Transport)?;
                 let status = response.status();
                 let response_headers = std::mem::take(response.headers_mut());
-                let bytes = response.bytes().await?;
-                Ok::<_, reqwest::Error>((status, response_headers, bytes))
+                let what = || format!("the answer to {method} {}", redact_url(&url));
+                let bytes =
+                    read_capped(&mut response, status, inner.max_response_bytes, &what).await?;
+                Ok::<_, ReadError>((status, response_headers, bytes))
             }
             .await;
 
             let error = match outcome {
                 Ok((status, response_headers, bytes)) => {
+                    // Provider text becomes error messages (and log lines):
+                    // never with a credential this attempt sent in it.
+                    let bytes = if !status.is_success() || inner.classifier.is_some() {
+                        scrub(bytes, &secrets)
+                    } else {
+                        bytes
+                    };
                     span.record("status", status.as_u16());
                     if status == StatusCode::UNAUTHORIZED && !replayed_after_401 {
                         if let Some(auth) = inner.auth.as_ref().filter(|_| !request.skips_auth()) {
@@ -596,7 +613,9 @@ impl Transport {
                         }
                     }
                 }
-                Err(e) => transport_error(e, &method, &url, idempotent),
+                Err(ReadError::Transport(e)) => transport_error(e, &method, &url, idempotent),
+                // Not worth repeating: the same answer would come back.
+                Err(ReadError::TooLarge(error)) => return Err(error),
             };
 
             match retry_delay(
@@ -637,6 +656,7 @@ pub struct TransportBuilder {
     client: Option<reqwest::Client>,
     headers: Vec<(String, String)>,
     paused_clock: bool,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for TransportBuilder {
@@ -716,6 +736,7 @@ impl TransportBuilder {
         self.timeout = options.timeout();
         self.paused_clock = options.is_paused_clock();
         self.user_agent_suffix = options.user_agent_suffix().map(str::to_owned);
+        self.max_response_bytes = options.max_response_bytes();
         if let Some(client) = options.http_client() {
             self.client = Some(client.clone());
         }
@@ -734,6 +755,15 @@ impl TransportBuilder {
     /// name wins).
     pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The largest answer read, in bytes ([`DEFAULT_MAX_RESPONSE_BYTES`],
+    /// 16 MiB, by default): a 2xx answer over it is an [`Error::Decode`]
+    /// instead of an allocation, and of an error answer only the first
+    /// 64 KiB are read.
+    pub fn max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
         self
     }
 
@@ -810,6 +840,7 @@ impl TransportBuilder {
                     .error_mapper
                     .unwrap_or_else(|| Arc::new(default_error_mapper)),
                 classifier: self.classifier,
+                max_response_bytes: self.max_response_bytes,
             }),
         })
     }
