@@ -434,3 +434,37 @@ fn armed_faults_number_concurrent_calls_distinctly() {
     calls.dedup();
     assert_eq!(calls.len(), 10_000, "two calls got the same number");
 }
+
+/// Sizes add up exactly: a tenant cannot hold more bytes than a `u64`
+/// counts (16 EiB), whatever its quota and policy, so `usage()` sums
+/// without overflow right up to that ceiling.
+#[tokio::test]
+async fn a_tenant_holds_at_most_16_eib_and_usage_adds_up_to_it() {
+    let mut policy = volume_sim::engine::Policy::default();
+    policy.max_size = Size::gib(u64::MAX >> 30);
+    let sim = Sim::builder().policy(policy).build();
+    let half = 1u64 << 33; // GiB: 8 EiB
+    let a = sim
+        .create_volume(&CreateVolume::new("a", Size::gib(half)))
+        .await
+        .unwrap();
+    let err = sim
+        .create_volume(&CreateVolume::new("b", Size::gib(half)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::QuotaExceeded { .. }), "{err:?}");
+    // Up to the ceiling exactly is fine, and accounted exactly.
+    let b = sim
+        .create_volume(&CreateVolume::new("b", Size::gib(half - 1)))
+        .await
+        .unwrap();
+    sim.write_at(&b.id, 4096, b"x").await.unwrap();
+    let usage = sim.usage();
+    assert_eq!(usage.logical_bytes, ((half << 1) - 1) << 30);
+    assert_eq!(usage.volumes.len(), 2);
+    let err = sim
+        .resize_volume(&a.id, Size::gib(half + 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::QuotaExceeded { .. }), "{err:?}");
+}

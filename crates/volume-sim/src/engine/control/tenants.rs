@@ -211,6 +211,19 @@ impl Control {
                 _ => Ok(()),
             }
         };
+        // Whatever the quota, a tenant's bytes must fit a `u64` (16 EiB), so
+        // that every sum of sizes the engine reports is exact.
+        let ceiling = u64::MAX / (1 << 30);
+        if used
+            .gigabytes
+            .checked_add(more.gigabytes)
+            .is_none_or(|total| total > ceiling)
+        {
+            return Err(Error::quota_exceeded(format!(
+                "gigabytes: {} used, {} more requested; one tenant holds at most {ceiling} GiB (16 EiB)",
+                used.gigabytes, more.gigabytes
+            )));
+        }
         over(quota.volumes, used.volumes, more.volumes, "volumes")?;
         over(quota.gigabytes, used.gigabytes, more.gigabytes, "gigabytes")?;
         over(quota.snapshots, used.snapshots, more.snapshots, "snapshots")?;
