@@ -388,6 +388,9 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 /// head limits and timeout, 400 and close on anything malformed.
 async fn connection(stream: TcpStream, shared: Arc<Shared>, _permit: OwnedSemaphorePermit) {
     let _ = stream.set_nodelay(true);
+    // The address this connection reached: what the fakes build their
+    // links from, never the client's `Host` header.
+    let local = stream.local_addr().ok();
     let limits = shared.limits;
     let mut builder = http1::Builder::new();
     builder
@@ -409,7 +412,7 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, _permit: OwnedSemaph
             let (shared, watch) = (Arc::clone(&shared), Arc::clone(&watch));
             async move {
                 watch.begin();
-                let answer = shared.answer(request).await;
+                let answer = shared.answer(request, local).await;
                 watch.end();
                 answer
             }
@@ -533,6 +536,7 @@ impl Shared {
     async fn answer(
         &self,
         request: Request<Incoming>,
+        local: Option<SocketAddr>,
     ) -> Result<Response<Full<Bytes>>, DropConnection> {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
@@ -585,6 +589,7 @@ impl Shared {
             method: parts.method,
             headers: parts.headers,
             body,
+            local_addr: local,
         };
         // The fake logs what it answers.
         let response = fake.handle(&request);

@@ -690,6 +690,21 @@ async fn signatures_are_checked_and_nothing_changes_without_one() {
             Some("EXO2-HMAC-SHA256 credential=x".to_owned()),
         ),
         ("bearer", Some("Bearer abc".to_owned())),
+        (
+            "good for more than an hour",
+            Some(authorization(
+                KEY,
+                SECRET,
+                "POST",
+                &url,
+                &bytes,
+                soon() + 3600,
+            )),
+        ),
+        (
+            "good until u64::MAX",
+            Some(authorization(KEY, SECRET, "POST", &url, &bytes, u64::MAX)),
+        ),
     ];
     for (what, auth) in cases {
         let a = c.raw("POST", "/block-storage", &bytes, auth).await;
@@ -717,6 +732,36 @@ async fn signatures_are_checked_and_nothing_changes_without_one() {
             .status,
         200
     );
+    // A parameter listed as signed but not sent is refused, not signed as
+    // empty; one listed and repeated signs nothing, as python-exoscale
+    // sends it.
+    let bare = reqwest::Url::parse(&format!("{}/block-storage", c.base)).unwrap();
+    let a = c
+        .raw(
+            "GET",
+            "/block-storage",
+            b"",
+            Some(auth_with_args(&bare, "instance-id")),
+        )
+        .await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(
+        a.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not in the query"),
+        "{}",
+        a.body
+    );
+    let repeated = c
+        .raw(
+            "GET",
+            "/block-storage?instance-id=a&instance-id=b",
+            b"",
+            Some(auth_with_args(&bare, "instance-id")),
+        )
+        .await;
+    assert_eq!(repeated.status, 200, "{}", repeated.body);
     // Nothing was created.
     c.quiet();
     let list = c.ok("GET", "/block-storage", None).await;
@@ -726,6 +771,30 @@ async fn signatures_are_checked_and_nothing_changes_without_one() {
     assert_eq!(zones.status, 200);
     assert_eq!(zones.body["zones"][0]["name"], "ch-gva-2");
     assert_eq!(zones.body["zones"][0]["api-endpoint"], c.base.as_str());
+    // ... built from the address the request reached, not from `Host`.
+    let spoofed = c
+        .http
+        .get(format!("{}/zone", c.base))
+        .header("host", "evil.example:1")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(spoofed["zones"][0]["api-endpoint"], c.base.as_str());
+}
+
+/// A header signed (as egoscale signs) over `url`'s query, which lists
+/// `names` in `signed-query-args` whatever the query holds.
+fn auth_with_args(url: &reqwest::Url, names: &str) -> String {
+    let auth = authorization(KEY, SECRET, "GET", url, b"", soon());
+    let auth = auth.replace(",signed-query-args=instance-id", "");
+    auth.replacen(
+        ",expires=",
+        &format!(",signed-query-args={names},expires="),
+        1,
+    )
 }
 
 #[tokio::test]

@@ -94,7 +94,14 @@
 //!
 //! - A missing `Authorization` header is a 403 too (python-exoscale's auth
 //!   error); so is an unknown key. `expires` is checked against the real
-//!   system clock (clients sign with now + 600 s), with no allowance for skew.
+//!   system clock (clients sign with now + 600 s), with no allowance for
+//!   skew, and may be at most [`MAX_SIGNATURE_VALIDITY`] (one hour) ahead:
+//!   a signature good for longer is a replayable credential, and no client
+//!   signs for more than ten minutes. A parameter named in
+//!   `signed-query-args` must be in the query (one named but repeated
+//!   signs no value, as python-exoscale sends it).
+//! - Endpoints in answers (`/zone`) are built from the address the request
+//!   arrived at, never from its `Host` header.
 //!   The path signed is the escaped path as the server's URL parser sees it.
 //! - `name` on create defaults to [`DEFAULT_VOLUME_NAME`]; an unnamed
 //!   snapshot is called `<volume name>-snapshot-<n>`. `encrypted` is
@@ -182,6 +189,12 @@ pub const DEFAULT_DELAYS: Delays = {
 
 /// Smallest and largest volume in GiB: the spec's minimum (since January
 /// 2025), the documented 10 TiB maximum.
+/// How far ahead a request's `expires` may be: the fake's own limit (the
+/// reference gives none), six times the ten minutes both official clients
+/// sign for, so that no client meets it while a captured request stays
+/// replayable for an hour at most.
+pub const MAX_SIGNATURE_VALIDITY: Duration = Duration::from_secs(3600);
+
 const MIN_SIZE: u64 = 1;
 const MAX_SIZE: u64 = 10_240;
 /// Documented limits: volumes attached to one instance, snapshots per volume.
@@ -596,6 +609,9 @@ impl ExoscaleDialect {
         if header.expires < now {
             return Err(AuthError::Expired);
         }
+        if header.expires > now.saturating_add(MAX_SIGNATURE_VALIDITY.as_secs()) {
+            return Err(AuthError::TooFarAhead);
+        }
         let pairs: Vec<(String, String)> = request
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -603,7 +619,7 @@ impl ExoscaleDialect {
         let values = sign::query_values(
             pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             &header.signed_query_args,
-        );
+        )?;
         let message = sign::message(
             request.method.as_str(),
             &request.path,
@@ -1084,14 +1100,14 @@ impl Dialect for ExoscaleDialect {
 impl ExoscaleDialect {
     /// `GET /zone`: every zone; the served one points at this fake.
     fn zones(&self, engine: &Engine, request: &FakeRequest) -> Value {
-        let host = request.header("host").unwrap_or("127.0.0.1").to_owned();
+        let origin = request.origin();
         let zones: Vec<Value> = engine.with(|c| {
             c.regions()
                 .iter()
                 .map(|z| {
                     let (api, sos) = if *z == self.zone {
                         (
-                            format!("http://{host}{PATH_PREFIX}"),
+                            format!("{origin}{PATH_PREFIX}"),
                             format!("https://sos-{z}.exo.io"),
                         )
                     } else {

@@ -5,6 +5,7 @@
 //! the `volume-sim` binary through hyper ([`serve`](crate::serve)); neither
 //! keeps anything once the answer is sent.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,6 +28,9 @@ pub struct FakeRequest {
     pub headers: HeaderMap,
     /// The whole body.
     pub body: Bytes,
+    /// The server address the request arrived at, when the server knows
+    /// it: what [`origin`](Self::origin) builds links from.
+    pub local_addr: Option<SocketAddr>,
 }
 
 impl FakeRequest {
@@ -38,6 +42,18 @@ impl FakeRequest {
             query: None,
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            local_addr: None,
+        }
+    }
+
+    /// `http://<address>`: the origin of the server as the client reached
+    /// it, for absolute links and endpoints in answers. Built from the
+    /// listening socket, never from the `Host` header, which the client
+    /// chooses; `http://127.0.0.1` when the address is not known.
+    pub fn origin(&self) -> String {
+        match self.local_addr {
+            Some(addr) => format!("http://{addr}"),
+            None => "http://127.0.0.1".to_owned(),
         }
     }
 
@@ -68,6 +84,7 @@ impl From<&wiremock::Request> for FakeRequest {
             query: request.url.query().map(str::to_owned),
             headers: request.headers.clone(),
             body: Bytes::copy_from_slice(&request.body),
+            local_addr: None,
         }
     }
 }

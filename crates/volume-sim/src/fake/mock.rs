@@ -8,6 +8,7 @@
 //! the kept answer. The `volume-sim` binary does not use this: it serves
 //! fakes with hyper directly ([`serve`](crate::serve)).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use wiremock::{Match, Mock, MockServer, Request};
@@ -43,11 +44,21 @@ impl Match for UnderPrefixes {
 struct Decide {
     handler: Arc<dyn Handler>,
     slot: Slot,
+    /// The mock server's address (wiremock does not say which address a
+    /// request arrived at).
+    local: SocketAddr,
+}
+
+/// `request` for the fake, with the server's address.
+fn fake_request(request: &Request, local: SocketAddr) -> FakeRequest {
+    let mut fake = FakeRequest::from(request);
+    fake.local_addr = Some(local);
+    fake
 }
 
 impl Match for Decide {
     fn matches(&self, request: &Request) -> bool {
-        let response = self.handler.handle(&FakeRequest::from(request));
+        let response = self.handler.handle(&fake_request(request, self.local));
         let drop_connection = response.drop_connection;
         let (addr, print) = fingerprint(request);
         if !drop_connection {
@@ -77,10 +88,12 @@ impl std::error::Error for Dropped {}
 pub(crate) async fn mount(server: &MockServer, handler: Arc<dyn Handler>) {
     let slot: Slot = Arc::default();
     let prefixes = handler.prefixes();
+    let local = *server.address();
     Mock::given(UnderPrefixes(prefixes))
         .and(Decide {
             handler: Arc::clone(&handler),
             slot: Arc::clone(&slot),
+            local,
         })
         .respond_with_err(move |_: &Request| Dropped)
         .with_priority(1)
@@ -98,7 +111,7 @@ pub(crate) async fn mount(server: &MockServer, handler: Arc<dyn Handler>) {
             };
             // Not seen by the first mock (another mock answered it first):
             // answer it now.
-            let response = kept.unwrap_or_else(|| handler.handle(&FakeRequest::from(request)));
+            let response = kept.unwrap_or_else(|| handler.handle(&fake_request(request, local)));
             if response.drop_connection {
                 // Only reachable when the first mock was bypassed.
                 return handler.reject(&Rejection::internal()).into_template();

@@ -26,6 +26,10 @@ pub(crate) enum AuthError {
     Malformed(&'static str),
     /// `expires` is in the past.
     Expired,
+    /// `expires` is further ahead than the fake accepts.
+    TooFarAhead,
+    /// A parameter named in `signed-query-args` is not in the query.
+    SignedQueryArg,
     /// The key is not known.
     UnknownKey,
     /// The signature does not match.
@@ -42,6 +46,14 @@ impl AuthError {
             }
             Self::Malformed(what) => format!("Invalid Authorization header: {what}"),
             Self::Expired => "Request signature has expired".to_owned(),
+            Self::TooFarAhead => {
+                "Request signature expires too far in the future (at most one hour ahead)"
+                    .to_owned()
+            }
+            Self::SignedQueryArg => {
+                "Invalid request: a parameter named in signed-query-args is not in the query"
+                    .to_owned()
+            }
             Self::UnknownKey => "Invalid API key".to_owned(),
             Self::BadSignature => "Invalid request signature".to_owned(),
         }
@@ -117,20 +129,28 @@ pub(crate) fn parse(value: &str) -> Result<Header<'_>, AuthError> {
 }
 
 /// The signed query values: for each name in `names`, its value when the
-/// name occurs exactly once among `pairs` (nothing when it occurs several
-/// times or not at all), concatenated in the order of `names`.
+/// name occurs exactly once among `pairs`, nothing when it occurs several
+/// times, concatenated in the order of `names`.
+///
+/// A listed name must be in the query: no client lists one it does not
+/// send, and a missing one would be signed as empty. A name listed several
+/// times cannot be refused, though: python-exoscale lists multi-valued
+/// names and signs no value for them (exoscale.md §2), so refusing them
+/// would refuse Exoscale's own client.
 pub(crate) fn query_values<'p>(
     pairs: impl IntoIterator<Item = (&'p str, &'p str)> + Clone,
     names: &[&str],
-) -> String {
+) -> Result<String, AuthError> {
     let mut out = String::new();
     for name in names {
         let mut found = pairs.clone().into_iter().filter(|(k, _)| k == name);
-        if let (Some((_, v)), None) = (found.next(), found.next()) {
-            out.push_str(v);
+        match (found.next(), found.next()) {
+            (Some((_, v)), None) => out.push_str(v),
+            (Some(_), Some(_)) => {}
+            (None, _) => return Err(AuthError::SignedQueryArg),
         }
     }
-    out
+    Ok(out)
 }
 
 /// The message that is signed.
@@ -179,7 +199,7 @@ mod tests {
         let h = parse(header).unwrap();
         assert_eq!(h.credential, KEY);
         assert_eq!(h.expires, EXPIRES);
-        let values = query_values(query.iter().copied(), &h.signed_query_args);
+        let values = query_values(query.iter().copied(), &h.signed_query_args).unwrap();
         let msg = message(method, path, body, &values, h.expires);
         assert!(verify_mac(&secret(), &msg, &h.signature), "{header}");
         assert!(!verify_mac("wrong", &msg, &h.signature));
@@ -222,9 +242,13 @@ mod tests {
     fn query_rules_follow_both_clients() {
         let q = [("a", ""), ("b", "1"), ("b", "2"), ("c", "3")];
         // Python lists b;c, Go lists a;c: both sign "3".
-        assert_eq!(query_values(q.iter().copied(), &["b", "c"]), "3");
-        assert_eq!(query_values(q.iter().copied(), &["a", "c"]), "3");
-        assert_eq!(query_values(q.iter().copied(), &["zz"]), "");
+        assert_eq!(query_values(q.iter().copied(), &["b", "c"]), Ok("3".into()));
+        assert_eq!(query_values(q.iter().copied(), &["a", "c"]), Ok("3".into()));
+        // Listed but never sent: refused rather than signed as empty.
+        assert_eq!(
+            query_values(q.iter().copied(), &["zz"]),
+            Err(AuthError::SignedQueryArg)
+        );
     }
 
     #[test]
