@@ -1436,3 +1436,52 @@ fn debug_output_shows_no_secret() {
     assert!(!shown.contains(KEY), "{shown}");
     assert_eq!(fake.tenant_of(KEY), Some("alice"));
 }
+
+/// A long-running fake forgets old operations: the most recent
+/// `MAX_KEPT_OPERATIONS` answer, an older one is a 404.
+#[tokio::test]
+async fn only_the_most_recent_operations_are_kept() {
+    use volume_sim::fake::exoscale::MAX_KEPT_OPERATIONS;
+    use volume_sim::fake::FakeRequest;
+    let c = cloud().await;
+    let id = c.create(json!({"name": "kept", "size": 10})).await;
+    let first = c
+        .ok(
+            "PUT",
+            &format!("/block-storage/{id}"),
+            Some(&json!({"labels": {"n": "0"}})),
+        )
+        .await;
+    // Straight through the pipeline: 10,000 relabels, each an operation.
+    let path = format!("/v2/block-storage/{id}");
+    let url = reqwest::Url::parse(&format!("{}/block-storage/{id}", c.base)).unwrap();
+    let mut last = Value::Null;
+    for n in 1..=MAX_KEPT_OPERATIONS {
+        let body = serde_json::to_vec(&json!({"labels": {"n": n.to_string()}})).unwrap();
+        let mut request = FakeRequest::new(reqwest::Method::PUT, path.clone());
+        let auth = authorization(KEY, SECRET, "PUT", &url, &body, soon());
+        request
+            .headers
+            .insert("authorization", auth.parse().unwrap());
+        request.body = body.into();
+        let answer = c.fake.handle(&request);
+        assert_eq!(answer.status, 200, "relabel {n}");
+        last = serde_json::from_slice(&answer.body).unwrap();
+    }
+    let gone = c
+        .call(
+            "GET",
+            &format!("/operation/{}", first["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    let kept = c
+        .ok(
+            "GET",
+            &format!("/operation/{}", last["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(kept["state"], "success", "{kept}");
+}

@@ -88,7 +88,8 @@
 //! it settles (or is gone, for a delete), and `failure` with a `reason`
 //! (`fault`) and `message` when it lands in an error state (an injected
 //! `LandInError`). Operations are kept, so `GET /operation/{id}` works
-//! after they finish (python-exoscale always polls once).
+//! after they finish (python-exoscale always polls once): the most recent
+//! [`MAX_KEPT_OPERATIONS`] of them, so memory stays bounded.
 //!
 //! # Choices where the reference is silent
 //!
@@ -124,7 +125,7 @@
 
 mod sign;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -194,6 +195,13 @@ pub const DEFAULT_DELAYS: Delays = {
 /// sign for, so that no client meets it while a captured request stays
 /// replayable for an hour at most.
 pub const MAX_SIGNATURE_VALIDITY: Duration = Duration::from_secs(3600);
+
+/// How many operations a fake remembers for `GET /operation/{id}`: the
+/// most recent ones; an older id answers 404 like an unknown one. The
+/// fake's own bound (Exoscale documents none): clients poll an operation
+/// right after starting it, and memory stays bounded however long the
+/// fake runs.
+pub const MAX_KEPT_OPERATIONS: usize = 10_000;
 
 const MIN_SIZE: u64 = 1;
 const MAX_SIZE: u64 = 10_240;
@@ -401,6 +409,9 @@ fn served_zone(config: &ExoscaleConfig) -> RegionId {
 #[derive(Debug, Default)]
 pub struct ExoscaleState {
     ops: HashMap<String, OpRec>,
+    /// Operation ids, oldest first: what is forgotten past
+    /// [`MAX_KEPT_OPERATIONS`].
+    op_order: VecDeque<String>,
     op_seq: u64,
     snapshots: HashMap<String, SnapshotEdit>,
 }
@@ -1178,7 +1189,13 @@ impl Op<'_> {
             rec.done = Some(outcome.clone());
         }
         let json = operation_json(&id, &rec, &outcome);
-        self.st.ops.insert(id, rec);
+        self.st.ops.insert(id.clone(), rec);
+        self.st.op_order.push_back(id);
+        while self.st.op_order.len() > MAX_KEPT_OPERATIONS {
+            if let Some(oldest) = self.st.op_order.pop_front() {
+                self.st.ops.remove(&oldest);
+            }
+        }
         json
     }
 
