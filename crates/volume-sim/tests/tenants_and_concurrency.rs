@@ -468,3 +468,60 @@ async fn a_tenant_holds_at_most_16_eib_and_usage_adds_up_to_it() {
         .unwrap_err();
     assert!(matches!(err, Error::QuotaExceeded { .. }), "{err:?}");
 }
+
+/// Labels are bounded: at most 64, keys and values of at most 255
+/// characters, no control or bidirectional-override characters; a refused
+/// create or update changes nothing.
+#[tokio::test]
+async fn labels_are_bounded_in_count_length_and_characters() {
+    use volume_sim::engine::{MAX_LABELS, MAX_LABEL_CHARS};
+    let sim = Sim::new();
+    let many = |n: usize| {
+        (0..n).fold(CreateVolume::new("v", Size::gib(10)), |c, i| {
+            c.with_label(format!("k{i}"), "v")
+        })
+    };
+    let bad: Vec<(&str, CreateVolume)> = vec![
+        ("65 labels", many(MAX_LABELS + 1)),
+        (
+            "a long value",
+            CreateVolume::new("v", Size::gib(10)).with_label("k", "x".repeat(MAX_LABEL_CHARS + 1)),
+        ),
+        (
+            "a long key",
+            CreateVolume::new("v", Size::gib(10)).with_label("k".repeat(MAX_LABEL_CHARS + 1), "v"),
+        ),
+        (
+            "NUL",
+            CreateVolume::new("v", Size::gib(10)).with_label("k", "a\0b"),
+        ),
+        (
+            "U+202E",
+            CreateVolume::new("v", Size::gib(10)).with_label("k\u{202E}", "v"),
+        ),
+    ];
+    for (what, req) in bad {
+        let err = sim.create_volume(&req).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "labels"),
+            "{what}: {err:?}"
+        );
+    }
+    assert_eq!(sim.usage().volumes.len(), 0, "nothing was created");
+    let v = sim.create_volume(&many(MAX_LABELS)).await.unwrap();
+    let edge = CreateVolume::new("w", Size::gib(10))
+        .with_label("k".repeat(MAX_LABEL_CHARS), "é".repeat(MAX_LABEL_CHARS));
+    sim.create_volume(&edge).await.unwrap();
+    let err = sim
+        .update_volume(
+            &v.id,
+            &UpdateVolume::new().with_labels(many(MAX_LABELS + 1).labels),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert_eq!(
+        sim.get_volume(&v.id).await.unwrap().labels.len(),
+        MAX_LABELS
+    );
+}

@@ -37,6 +37,7 @@ pub use control::{Control, EngineConfig, Quota, QuotaUsage};
 pub use fault::{Fault, FaultRule, Injected, SimOp};
 pub use policy::{
     AttachedResize, Delays, IdStyle, LifecycleRule, LifecycleVerdict, Policy, LINODE_LIFECYCLE,
+    MAX_LABELS, MAX_LABEL_CHARS,
 };
 pub use store::ImageUsage;
 

@@ -204,6 +204,46 @@ pub struct Policy {
     pub lifecycle: &'static [LifecycleRule],
 }
 
+/// The most labels (tags) one resource may carry, whatever the provider:
+/// the engine's own bound where providers document none, far above what
+/// any real client sets.
+pub const MAX_LABELS: usize = 64;
+
+/// The longest label key or value, in characters.
+pub const MAX_LABEL_CHARS: usize = 255;
+
+/// Whether `c` may appear in a label: no control characters, and none of
+/// the bidirectional overrides and isolates (U+202A..U+202E,
+/// U+2066..U+2069) that make text display in another order than it reads.
+fn label_char(c: char) -> bool {
+    !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Checks a set of labels against [`MAX_LABELS`], [`MAX_LABEL_CHARS`] and
+/// the characters allowed; the reason when it fails.
+pub fn check_labels<'a>(
+    labels: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
+) -> Result<(), String> {
+    if labels.len() > MAX_LABELS {
+        return Err(format!("at most {MAX_LABELS} labels, not {}", labels.len()));
+    }
+    for (key, value) in labels {
+        for (what, text) in [("key", key), ("value", value)] {
+            if text.chars().count() > MAX_LABEL_CHARS {
+                return Err(format!(
+                    "a label {what} has at most {MAX_LABEL_CHARS} characters"
+                ));
+            }
+            if !text.chars().all(label_char) {
+                return Err(format!(
+                    "a label {what} must not hold control or bidirectional-override characters"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The default rule: 1 to 255 characters, no control characters.
 pub fn any_reasonable_name(name: &str) -> Result<(), String> {
     if name.is_empty() {

@@ -332,7 +332,8 @@ impl Control {
                 format!("{} does not keep labels", self.policy.provider),
             ));
         }
-        Ok(())
+        super::policy::check_labels(labels.iter())
+            .map_err(|reason| Error::invalid_input("labels", reason))
     }
 
     fn unsupported(&self, operation: &'static str) -> Error {
