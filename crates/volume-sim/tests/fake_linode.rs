@@ -699,6 +699,17 @@ async fn x_filter_refusals() {
     );
     let deep = format!("{}{}", "{\"+and\": [".repeat(64), "]}".repeat(64));
     assert_eq!(api.filter("/v4/volumes", &deep).await.status, 400);
+    // Bounded: at most 64 terms and 8 KiB.
+    let terms = |n: usize| {
+        let alternatives: Vec<String> = (0..n).map(|i| format!(r#"{{"id": {i}}}"#)).collect();
+        format!(r#"{{"+or": [{}]}}"#, alternatives.join(","))
+    };
+    assert_eq!(api.filter("/v4/volumes", &terms(63)).await.status, 200);
+    let a = api.filter("/v4/volumes", &terms(64)).await;
+    assert_eq!((a.status, a.field()), (400, Some("X-Filter")), "{}", a.body);
+    let long = format!(r#"{{"label": "{}"}}"#, "a".repeat(8 * 1024));
+    let a = api.filter("/v4/volumes", &long).await;
+    assert_eq!((a.status, a.field()), (400, Some("X-Filter")), "{}", a.body);
     let a = api
         .filter("/v4/linode/instances", r#"{"status": "offline"}"#)
         .await;
@@ -713,6 +724,102 @@ async fn x_filter_refusals() {
         )
         .await;
     assert_eq!(a.body["data"][0]["id"], "eu-west");
+}
+
+/// A filtered listing tests exactly what the unfiltered listing shows:
+/// for every filterable field and every value it takes, the fake's answer
+/// is the unfiltered listing filtered here, in the same order.
+#[tokio::test]
+async fn filters_see_the_wire_form_of_every_field() {
+    let api = Api::start().await;
+    let (linode, _) = api.instance("us-east", "running").await;
+    let a = api.create_active("alpha", "us-east").await;
+    let b = api.create("beta", "us-east").await;
+    let c = api.create_active("gamma", "eu-west").await;
+    api.put(&format!("/v4/volumes/{a}"), json!({"tags": ["x", "y"]}))
+        .await;
+    api.put(&format!("/v4/volumes/{c}"), json!({"tags": ["y"]}))
+        .await;
+    api.post(
+        &format!("/v4/volumes/{a}/attach"),
+        json!({"linode_id": linode}),
+    )
+    .await;
+    let _ = b;
+    let all = api.get("/v4/volumes").await.body["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let fields = [
+        "id",
+        "label",
+        "linode_id",
+        "region",
+        "size",
+        "status",
+        "tags",
+    ];
+    let mut checked = 0;
+    for field in fields {
+        let mut values: Vec<Value> = Vec::new();
+        for v in &all {
+            match &v[field] {
+                Value::Array(items) => values.extend(items.iter().cloned()),
+                other => values.push(other.clone()),
+            }
+        }
+        for value in values {
+            let expected: Vec<&Value> = all
+                .iter()
+                .filter(|v| match &v[field] {
+                    Value::Array(items) => items.contains(&value),
+                    other => *other == value,
+                })
+                .map(|v| &v["id"])
+                .collect();
+            let filter = json!({ field: value }).to_string();
+            let got = api.filter("/v4/volumes", &filter).await.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["id"].clone())
+                .collect::<Vec<_>>();
+            assert_eq!(got.iter().collect::<Vec<_>>(), expected, "{filter}");
+            checked += 1;
+        }
+        for order in ["asc", "desc"] {
+            if field == "tags" {
+                continue;
+            }
+            let filter = json!({"+order_by": field, "+order": order, "id": {"+gte": 0}});
+            let got = api.filter("/v4/volumes", &filter.to_string()).await.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v[field].clone())
+                .collect::<Vec<_>>();
+            let mut sorted = got.clone();
+            sorted.sort_by(|x, y| {
+                let o = match (x, y) {
+                    (Value::Number(x), Value::Number(y)) => {
+                        x.as_f64().unwrap().total_cmp(&y.as_f64().unwrap())
+                    }
+                    (Value::String(x), Value::String(y)) => x.cmp(y),
+                    (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+                    (Value::Null, _) => std::cmp::Ordering::Less,
+                    (_, Value::Null) => std::cmp::Ordering::Greater,
+                    _ => std::cmp::Ordering::Equal,
+                };
+                if order == "desc" {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+            assert_eq!(got, sorted, "{filter}");
+        }
+    }
+    assert!(checked >= 12, "{checked}");
 }
 
 #[tokio::test]

@@ -96,7 +96,7 @@ impl Control {
             .volumes
             .values()
             .filter(|r| r.tenant == tenant && r.is_attached_to(id))
-            .map(|r| r.volume.clone())
+            .map(|r| (*r.volume).clone())
             .collect())
     }
 }

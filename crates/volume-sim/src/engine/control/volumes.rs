@@ -29,7 +29,9 @@ use super::{
 #[derive(Debug, Clone)]
 pub(super) struct VolumeRec {
     pub(super) tenant: String,
-    pub(super) volume: Volume,
+    /// Shared, so that a listing takes the records without copying them;
+    /// a change copies a record only while a listing still holds it.
+    pub(super) volume: Arc<Volume>,
     pub(super) data: SharedImage,
     pub(super) seq: u64,
 }
@@ -160,14 +162,15 @@ impl Control {
             VolumeEnd::Remove => self.remove_volume(seq),
             VolumeEnd::Detached => {
                 if let Some(rec) = self.volumes.get_mut(&seq) {
-                    let gone = std::mem::take(&mut rec.volume.attachments);
-                    set_volume_state(&mut rec.volume, VolumeState::Available);
+                    let volume = Arc::make_mut(&mut rec.volume);
+                    let gone = std::mem::take(&mut volume.attachments);
+                    set_volume_state(volume, VolumeState::Available);
                     self.forget_attachments(&gone);
                 }
             }
             VolumeEnd::State(state) => {
                 if let Some(rec) = self.volumes.get_mut(&seq) {
-                    set_volume_state(&mut rec.volume, state);
+                    set_volume_state(Arc::make_mut(&mut rec.volume), state);
                 }
             }
         }
@@ -183,7 +186,7 @@ impl Control {
         fault: Option<&Fault>,
     ) {
         if let Some(rec) = self.volumes.get_mut(&seq) {
-            set_volume_state(&mut rec.volume, t.during.clone());
+            set_volume_state(Arc::make_mut(&mut rec.volume), t.during.clone());
         }
         let (delay, done, failure) = self.volume_op_course(op, t);
         self.finish(
@@ -228,7 +231,7 @@ impl Control {
     pub(super) fn volume_now(&self, seq: u64) -> Result<Volume> {
         self.volumes
             .get(&seq)
-            .map(|r| r.volume.clone())
+            .map(|r| (*r.volume).clone())
             .ok_or_else(|| Error::not_found(ResourceKind::Volume, seq.to_string()))
     }
 
@@ -302,19 +305,34 @@ impl Control {
     ) -> Result<Page<Volume>> {
         let keep = |r: &VolumeRec| r.tenant == tenant && query.matches(&r.volume);
         self.page_of(&self.volumes, page, query.page_size, keep, |r| {
-            r.volume.clone()
+            (*r.volume).clone()
         })
     }
 
     /// Every one of `tenant`'s volumes, oldest first (for fakes that filter
     /// and page in their provider's own way).
     pub fn all_volumes(&self, tenant: &str) -> Vec<Volume> {
-        all_of(&self.volumes, |r| r.tenant == tenant, |r| r.volume.clone())
+        all_of(
+            &self.volumes,
+            |r| r.tenant == tenant,
+            |r| (*r.volume).clone(),
+        )
+    }
+
+    /// Every volume of `tenant`, in creation order, shared with the engine:
+    /// O(volumes) reference counts, no copy (a listing that reads many
+    /// volumes takes them this way and lets the lock go).
+    pub fn all_volumes_shared(&self, tenant: &str) -> Vec<Arc<Volume>> {
+        all_of(
+            &self.volumes,
+            |r| r.tenant == tenant,
+            |r| Arc::clone(&r.volume),
+        )
     }
 
     /// One volume.
     pub fn get_volume(&self, tenant: &str, id: &VolumeId) -> Result<Volume> {
-        self.volume_rec(tenant, id).map(|r| r.volume.clone())
+        self.volume_rec(tenant, id).map(|r| (*r.volume).clone())
     }
 
     /// Creates a volume: empty, from a snapshot, a clone or from a backup.
@@ -455,7 +473,7 @@ impl Control {
         };
         self.insert_volume(VolumeRec {
             tenant: tenant.to_owned(),
-            volume,
+            volume: Arc::new(volume),
             data: super::shared_image(image),
             seq,
         });
@@ -531,13 +549,14 @@ impl Control {
         let Some(rec) = self.volumes.get_mut(&seq) else {
             return Err(Error::not_found(ResourceKind::Volume, id.as_str()));
         };
+        let volume = Arc::make_mut(&mut rec.volume);
         if let Some(name) = &req.name {
-            rec.volume.name.clone_from(name);
+            volume.name.clone_from(name);
         }
         if let Some(labels) = &req.labels {
-            rec.volume.labels.clone_from(labels);
+            volume.labels.clone_from(labels);
         }
-        Ok(rec.volume.clone())
+        Ok(volume.clone())
     }
 
     /// Deletes a volume.
@@ -596,7 +615,7 @@ impl Control {
         let inst = self.instance(tenant, instance)?;
         self.check_attachable(&inst, &region)?;
         if let Some(rec) = self.volumes.get_mut(&seq) {
-            rec.volume
+            Arc::make_mut(&mut rec.volume)
                 .attachments
                 .push(Attachment::new(instance.clone()));
             *self
@@ -670,7 +689,7 @@ impl Control {
         let data = Arc::clone(&rec.data);
         lock_image(&data).resize(bytes);
         if let Some(rec) = self.volumes.get_mut(&seq) {
-            rec.volume.size = new_size;
+            Arc::make_mut(&mut rec.volume).size = new_size;
         }
         let more = QuotaUsage {
             gigabytes: grow,

@@ -18,6 +18,16 @@ use serde_json::{Map, Value};
 /// Deeper `+and`/`+or` nesting is refused (serde_json itself stops at 128).
 const MAX_DEPTH: usize = 16;
 
+/// The longest `X-Filter` accepted, in bytes. Linode documents no limit;
+/// this is the fake's own, so that a filter's cost over every item stays
+/// small (the longest filter linode_api4 or linodego builds for volumes is
+/// well under 1 KiB).
+pub(crate) const MAX_FILTER_BYTES: usize = 8 * 1024;
+
+/// The most terms (field tests, and `+and`/`+or` groups) one `X-Filter`
+/// may hold: the fake's own bound, for the same reason.
+pub(crate) const MAX_TERMS: usize = 64;
+
 /// Why a filter was refused: the `reason` of a 400 whose `field` is `X-Filter`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FilterError(pub(crate) String);
@@ -73,6 +83,9 @@ impl Filter {
         let Some(raw) = raw else {
             return Ok(Self::none());
         };
+        if raw.len() > MAX_FILTER_BYTES {
+            return err(format!("X-Filter is longer than {MAX_FILTER_BYTES} bytes"));
+        }
         let Ok(text) = std::str::from_utf8(raw) else {
             return err("X-Filter is not valid UTF-8");
         };
@@ -98,8 +111,9 @@ impl Filter {
             Some(Value::String(o)) if o == "desc" => true,
             Some(_) => return err("+order must be \"asc\" or \"desc\""),
         };
+        let mut budget = MAX_TERMS;
         Ok(Self {
-            cond: parse_object(&map, fields, 0)?,
+            cond: parse_object(&map, fields, 0, &mut budget)?,
             order_by,
             descending,
         })
@@ -110,14 +124,45 @@ impl Filter {
         eval(&self.cond, item)
     }
 
+    /// The fields the filter reads (its tests and `+order_by`), each once:
+    /// all an item needs to show of itself to be filtered and ordered.
+    pub(crate) fn fields(&self) -> Vec<&str> {
+        fn walk<'c>(cond: &'c Cond, out: &mut Vec<&'c str>) {
+            match cond {
+                Cond::All(conds) | Cond::Any(conds) => {
+                    conds.iter().for_each(|c| walk(c, out));
+                }
+                Cond::Field { name, .. } => {
+                    if !out.contains(&name.as_str()) {
+                        out.push(name);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.cond, &mut out);
+        if let Some(field) = &self.order_by {
+            if !out.contains(&field.as_str()) {
+                out.push(field);
+            }
+        }
+        out
+    }
+
     /// Orders `items` as `+order_by`/`+order` ask (stable: ties keep their
     /// order, which is id order).
     pub(crate) fn sort(&self, items: &mut [Value]) {
+        self.sort_by(items, |item| item);
+    }
+
+    /// [`sort`](Self::sort) for items that carry their wire form (or the
+    /// part of it [`fields`](Self::fields) names) beside them.
+    pub(crate) fn sort_by<T>(&self, items: &mut [T], wire: impl Fn(&T) -> &Value) {
         if let Some(field) = &self.order_by {
             items.sort_by(|a, b| {
                 let o = total_cmp(
-                    a.get(field).unwrap_or(&Value::Null),
-                    b.get(field).unwrap_or(&Value::Null),
+                    wire(a).get(field).unwrap_or(&Value::Null),
+                    wire(b).get(field).unwrap_or(&Value::Null),
                 );
                 if self.descending {
                     o.reverse()
@@ -129,10 +174,22 @@ impl Filter {
     }
 }
 
+/// Takes one term from what the filter may still hold.
+fn spend(budget: &mut usize) -> Result<(), FilterError> {
+    match budget.checked_sub(1) {
+        Some(left) => {
+            *budget = left;
+            Ok(())
+        }
+        None => err(format!("X-Filter has more than {MAX_TERMS} terms")),
+    }
+}
+
 fn parse_object(
     map: &Map<String, Value>,
     fields: &[&str],
     depth: usize,
+    budget: &mut usize,
 ) -> Result<Cond, FilterError> {
     if depth > MAX_DEPTH {
         return err("X-Filter is nested too deeply");
@@ -144,12 +201,13 @@ fn parse_object(
                 let Value::Array(items) = value else {
                     return err(format!("{key} must be an array of filters"));
                 };
+                spend(budget)?;
                 let mut conds = Vec::with_capacity(items.len());
                 for item in items {
                     let Value::Object(inner) = item else {
                         return err(format!("{key} must be an array of filters"));
                     };
-                    conds.push(parse_object(inner, fields, depth + 1)?);
+                    conds.push(parse_object(inner, fields, depth + 1, budget)?);
                 }
                 all.push(if key == "+and" {
                     Cond::All(conds)
@@ -166,7 +224,7 @@ fn parse_object(
             op if op.starts_with('+') => return err(format!("Unknown operator {op}")),
             field if fields.contains(&field) => all.push(Cond::Field {
                 name: field.to_owned(),
-                tests: parse_tests(field, value)?,
+                tests: parse_tests(field, value, budget)?,
             }),
             field => return err(format!("Cannot filter on {field}")),
         }
@@ -174,17 +232,21 @@ fn parse_object(
     Ok(Cond::All(all))
 }
 
-fn parse_tests(field: &str, value: &Value) -> Result<Vec<Test>, FilterError> {
+fn parse_tests(field: &str, value: &Value, budget: &mut usize) -> Result<Vec<Test>, FilterError> {
     let ops = match value {
         Value::Object(ops) => ops,
         Value::Array(_) => return err(format!("Invalid value for {field}")),
-        literal => return Ok(vec![Test::Eq(literal.clone())]),
+        literal => {
+            spend(budget)?;
+            return Ok(vec![Test::Eq(literal.clone())]);
+        }
     };
     if ops.is_empty() {
         return err(format!("Invalid value for {field}"));
     }
     let mut tests = Vec::with_capacity(ops.len());
     for (op, arg) in ops {
+        spend(budget)?;
         let ordered = matches!(arg, Value::Number(_) | Value::String(_));
         let scalar = !matches!(arg, Value::Array(_) | Value::Object(_));
         let test = match op.as_str() {
@@ -328,6 +390,28 @@ mod tests {
         let mut out: Vec<Value> = items().into_iter().filter(|i| f.matches(i)).collect();
         f.sort(&mut out);
         out.iter().filter_map(|i| i["id"].as_u64()).collect()
+    }
+
+    /// `{"+or": [{"id": 0}, {"id": 1}, ...]}` with `n` alternatives.
+    fn alternatives(n: usize) -> String {
+        let items: Vec<String> = (0..n).map(|i| format!(r#"{{"id": {i}}}"#)).collect();
+        format!(r#"{{"+or": [{}]}}"#, items.join(","))
+    }
+
+    #[test]
+    fn size_and_terms_are_bounded() {
+        // The `+or` group is a term too.
+        assert!(parse(&alternatives(MAX_TERMS - 1)).is_ok());
+        let e = parse(&alternatives(MAX_TERMS)).unwrap_err();
+        assert!(e.0.contains("more than 64 terms"), "{e:?}");
+        let ops = r#"{"size": {"+gt": 1, "+lt": 9}}"#;
+        assert!(parse(ops).is_ok());
+        let long = format!(
+            r#"{{"label": {{"+contains": "{}"}}}}"#,
+            "x".repeat(MAX_FILTER_BYTES)
+        );
+        let e = parse(&long).unwrap_err();
+        assert!(e.0.contains("longer than 8192 bytes"), "{e:?}");
     }
 
     #[test]
