@@ -36,6 +36,7 @@ pub mod capability;
 pub mod conformance;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod model;
 pub mod state;
 pub mod storage;

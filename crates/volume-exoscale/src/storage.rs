@@ -1,6 +1,7 @@
 //! `impl BlockStorage for Exoscale`.
 
 use async_trait::async_trait;
+use volume_core::idempotency;
 use volume_core::{
     Backup, BackupId, BlockStorage, Capabilities, CloneVolume, CreateBackup, CreateSnapshot,
     CreateVolume, Error, Instance, InstanceId, ListBackups, ListSnapshots, ListVolumes, Page,
@@ -78,7 +79,7 @@ impl BlockStorage for Exoscale {
     }
 
     async fn create_volume(&self, request: &CreateVolume) -> Result<Volume> {
-        self.create(request).await
+        idempotency::create_volume(self, request, || self.create(request)).await
     }
 
     async fn update_volume(&self, id: &VolumeId, request: &UpdateVolume) -> Result<Volume> {
@@ -106,7 +107,7 @@ impl BlockStorage for Exoscale {
     }
 
     async fn create_snapshot(&self, request: &CreateSnapshot) -> Result<Snapshot> {
-        self.snapshot(request).await
+        idempotency::create_snapshot(self, request, || self.snapshot(request)).await
     }
 
     async fn get_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {

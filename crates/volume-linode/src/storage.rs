@@ -1,6 +1,7 @@
 //! `impl BlockStorage for Linode`.
 
 use async_trait::async_trait;
+use volume_core::idempotency;
 use volume_core::{
     Backup, BackupId, BlockStorage, Capabilities, CloneVolume, CreateBackup, CreateSnapshot,
     CreateVolume, Error, Instance, InstanceId, ListBackups, ListSnapshots, ListVolumes, Page,
@@ -60,7 +61,8 @@ impl BlockStorage for Linode {
     }
 
     async fn create_volume(&self, request: &CreateVolume) -> Result<Volume> {
-        self.create_volume_with(request, &CreateOptions::new())
+        let options = CreateOptions::new();
+        idempotency::create_volume(self, request, || self.create_volume_with(request, &options))
             .await
     }
 

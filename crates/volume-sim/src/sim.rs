@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use volume_core::idempotency;
 use volume_core::{
     async_trait, ApiError, Backup, BackupId, BlockStorage, Capabilities, CloneVolume, CreateBackup,
     CreateSnapshot, CreateVolume, Error, Instance, InstanceId, InstanceState, ListBackups,
@@ -376,8 +377,10 @@ impl BlockStorage for Sim {
     }
 
     async fn create_volume(&self, request: &CreateVolume) -> Result<Volume> {
-        self.run(SimOp::CreateVolume, |c, t, f| {
-            c.create_volume(t, request, f)
+        idempotency::create_volume(self, request, || {
+            self.run(SimOp::CreateVolume, |c, t, f| {
+                c.create_volume(t, request, f)
+            })
         })
         .await
     }
@@ -421,8 +424,10 @@ impl BlockStorage for Sim {
     }
 
     async fn create_snapshot(&self, request: &CreateSnapshot) -> Result<Snapshot> {
-        self.run(SimOp::CreateSnapshot, |c, t, f| {
-            c.create_snapshot(t, request, f)
+        idempotency::create_snapshot(self, request, || {
+            self.run(SimOp::CreateSnapshot, |c, t, f| {
+                c.create_snapshot(t, request, f)
+            })
         })
         .await
     }
@@ -449,8 +454,10 @@ impl BlockStorage for Sim {
     }
 
     async fn create_backup(&self, request: &CreateBackup) -> Result<Backup> {
-        self.run(SimOp::CreateBackup, |c, t, f| {
-            c.create_backup(t, request, f)
+        idempotency::create_backup(self, request, || {
+            self.run(SimOp::CreateBackup, |c, t, f| {
+                c.create_backup(t, request, f)
+            })
         })
         .await
     }

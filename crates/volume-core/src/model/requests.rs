@@ -238,6 +238,12 @@ impl CreateBackup {
         self.incremental = incremental;
         self
     }
+
+    /// Adds a label.
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
 }
 
 /// Restore a backup: into a new volume (the default) or over an existing one.

@@ -13,6 +13,8 @@
 //! - [`samples`]: the provider's real request and response samples in
 //!   `shared/api/<provider>/`, with one rule when the folder is missing
 //!   (see [`samples`]).
+//! - [`faulted_creates`]: creates with idempotency keys through faults that
+//!   hide their outcome, counting duplicates and orphans.
 //! - [`Served`]: a conformance factory's backend that owns its fake server,
 //!   so `volume_core::conformance_tests!` runs against a client of a fake
 //!   without leaking anything.
@@ -48,11 +50,13 @@
 //! ```
 
 mod catch_all;
+mod faulted;
 mod pinned;
 mod samples;
 mod served;
 
 pub use catch_all::{catch_all, strict_server, AnyRequest};
+pub use faulted::{faulted_creates, FaultedCreates, HIDING_FAULTS};
 pub use pinned::{expect, header, json_response, received, Pinned, WireRules};
 pub use samples::{samples, Samples, SKIP_SAMPLES_ENV};
 pub use served::Served;

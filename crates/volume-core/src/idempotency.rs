@@ -1,0 +1,275 @@
+//! Creating exactly once.
+//!
+//! A create whose answer is lost (a dropped connection, a time-out after
+//! sending, a 5xx after the provider made the change) leaves the caller
+//! unable to tell whether the resource exists. Repeating the create may
+//! make a second one; giving up may leave an orphan nobody knows about.
+//!
+//! An [`IdempotencyKey`] set on a request (`with_idempotency_key`) is stored
+//! with the resource as the label [`IDEMPOTENCY_LABEL`], which every
+//! provider that keeps labels keeps (Linode as the tag `vrs-idem=<key>`).
+//! After an outcome-unknown failure, [`create_volume`], [`create_snapshot`]
+//! and [`create_backup`] look the key up: a resource that carries it is
+//! adopted and returned as if the create had answered; when none does, a
+//! failure that is worth repeating is repeated (at most
+//! [`MAX_CREATE_ATTEMPTS`] creates in all), and any other is returned.
+//!
+//! Provider crates call these from their `BlockStorage` creates, so every
+//! client behaves the same way; a request without a key is sent once, as
+//! before.
+//!
+//! ```
+//! use volume_core::idempotency::IdempotencyKey;
+//! use volume_core::{CreateVolume, Size};
+//!
+//! let key = IdempotencyKey::random();
+//! let request = CreateVolume::new("data", Size::gib(10)).with_idempotency_key(&key);
+//! assert_eq!(request.idempotency_key(), Some(key.as_str()));
+//! assert!(IdempotencyKey::new("has spaces").is_err());
+//! ```
+
+use std::fmt;
+use std::future::Future;
+
+use futures::TryStreamExt;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    Backup, CreateBackup, CreateSnapshot, CreateVolume, Labels, ListBackups, ListSnapshots,
+    ListVolumes, Snapshot, Volume,
+};
+use crate::storage::{BlockStorage, BlockStorageExt};
+
+/// The label that carries a resource's idempotency key. Short, so that it
+/// fits providers that keep labels as short tags (Linode: 50 characters for
+/// `vrs-idem=<key>`).
+pub const IDEMPOTENCY_LABEL: &str = "vrs-idem";
+
+/// The longest key, in characters.
+pub const MAX_KEY_LEN: usize = 32;
+
+/// How many creates one call sends at most.
+pub const MAX_CREATE_ATTEMPTS: u32 = 3;
+
+/// A key that makes a create happen at most once: 1 to 32 ASCII letters,
+/// digits, `-` or `_`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// `key`, checked.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty key, one longer than
+    /// [`MAX_KEY_LEN`], or one with other characters.
+    pub fn new(key: impl Into<String>) -> Result<Self> {
+        let key = key.into();
+        let fine = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if key.is_empty() || key.len() > MAX_KEY_LEN || !key.chars().all(fine) {
+            return Err(Error::invalid_input(
+                "idempotency_key",
+                format!("must be 1 to {MAX_KEY_LEN} ASCII letters, digits, '-' or '_'"),
+            ));
+        }
+        Ok(Self(key))
+    }
+
+    /// A new random key (128 bits, as 32 hexadecimal digits).
+    pub fn random() -> Self {
+        let bits: u128 = StdRng::from_os_rng().random();
+        Self(format!("{bits:032x}"))
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IdempotencyKey({:?})", self.0)
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn key_of(labels: &Labels) -> Option<&str> {
+    labels.get(IDEMPOTENCY_LABEL).map(String::as_str)
+}
+
+impl CreateVolume {
+    /// Makes the create happen at most once, however often its answer is
+    /// lost (see the [module docs](crate::idempotency)).
+    pub fn with_idempotency_key(self, key: &IdempotencyKey) -> Self {
+        self.with_label(IDEMPOTENCY_LABEL, key.as_str())
+    }
+
+    /// The idempotency key, when one is set.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        key_of(&self.labels)
+    }
+}
+
+impl CreateSnapshot {
+    /// Makes the create happen at most once (see the
+    /// [module docs](crate::idempotency)).
+    pub fn with_idempotency_key(self, key: &IdempotencyKey) -> Self {
+        self.with_label(IDEMPOTENCY_LABEL, key.as_str())
+    }
+
+    /// The idempotency key, when one is set.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        key_of(&self.labels)
+    }
+}
+
+impl CreateBackup {
+    /// Makes the create happen at most once (see the
+    /// [module docs](crate::idempotency)).
+    pub fn with_idempotency_key(self, key: &IdempotencyKey) -> Self {
+        self.with_label(IDEMPOTENCY_LABEL, key.as_str())
+    }
+
+    /// The idempotency key, when one is set.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        key_of(&self.labels)
+    }
+}
+
+/// Sends `create` for a volume `request` describes; with an idempotency
+/// key, at most once in effect (see the [module docs](crate::idempotency)).
+/// `storage` is the client `create` belongs to: the key is looked up with
+/// its `list_volumes`.
+///
+/// # Errors
+/// What `create` returns when no volume carries the key afterwards, or
+/// the original error when the lookup itself fails (nothing is created
+/// blindly).
+pub async fn create_volume<S, F, Fut>(
+    storage: &S,
+    request: &CreateVolume,
+    create: F,
+) -> Result<Volume>
+where
+    S: BlockStorage + ?Sized,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Volume>>,
+{
+    let Some(key) = request.idempotency_key() else {
+        return create().await;
+    };
+    let find = || async {
+        let query = ListVolumes::new().with_label(IDEMPOTENCY_LABEL, key);
+        let found: Vec<Volume> = storage.list_all_volumes(query).try_collect().await?;
+        Ok(found.into_iter().find(|v| key_of(&v.labels) == Some(key)))
+    };
+    once(create, find).await
+}
+
+/// [`create_volume`] for a snapshot: the key is looked up among the
+/// snapshots of the request's volume.
+///
+/// # Errors
+/// As [`create_volume`].
+pub async fn create_snapshot<S, F, Fut>(
+    storage: &S,
+    request: &CreateSnapshot,
+    create: F,
+) -> Result<Snapshot>
+where
+    S: BlockStorage + ?Sized,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Snapshot>>,
+{
+    let Some(key) = request.idempotency_key() else {
+        return create().await;
+    };
+    let find = || async {
+        let query = ListSnapshots::new().with_volume(request.volume_id.clone());
+        let found: Vec<Snapshot> = storage.list_all_snapshots(query).try_collect().await?;
+        Ok(found.into_iter().find(|s| key_of(&s.labels) == Some(key)))
+    };
+    once(create, find).await
+}
+
+/// [`create_volume`] for a backup: the key is looked up among the backups
+/// of the request's volume.
+///
+/// # Errors
+/// As [`create_volume`].
+pub async fn create_backup<S, F, Fut>(
+    storage: &S,
+    request: &CreateBackup,
+    create: F,
+) -> Result<Backup>
+where
+    S: BlockStorage + ?Sized,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Backup>>,
+{
+    let Some(key) = request.idempotency_key() else {
+        return create().await;
+    };
+    let find = || async {
+        let query = ListBackups::new().with_volume(request.volume_id.clone());
+        let found: Vec<Backup> = storage.list_all_backups(query).try_collect().await?;
+        Ok(found.into_iter().find(|b| key_of(&b.labels) == Some(key)))
+    };
+    once(create, find).await
+}
+
+/// The one loop: create; after a failure that may have taken effect or is
+/// worth repeating, look for what carries the key and adopt it; repeat a
+/// create only when nothing does and the failure is worth repeating.
+async fn once<T, F, Fut, G, GFut>(create: F, find: G) -> Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T>>,
+    G: Fn() -> GFut,
+    GFut: Future<Output = Result<Option<T>>>,
+{
+    let mut attempt = 1;
+    loop {
+        let error = match create().await {
+            Ok(created) => return Ok(created),
+            Err(e) if e.outcome_unknown() || e.is_retryable() => e,
+            Err(e) => return Err(e),
+        };
+        match find().await {
+            Ok(Some(found)) => {
+                tracing::info!(error = %error, "create failed but took effect; adopted what it made");
+                return Ok(found);
+            }
+            Ok(None) if error.is_retryable() && attempt < MAX_CREATE_ATTEMPTS => {
+                tracing::info!(attempt, error = %error, "create did not take effect; creating again");
+                attempt += 1;
+            }
+            // Nothing found, or no way to look: the caller decides.
+            Ok(None) | Err(_) => return Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(IdempotencyKey::new("abc-DEF_123").is_ok());
+        for bad in ["", "a b", "é", "x/y", &"k".repeat(33)] {
+            assert!(IdempotencyKey::new(bad).is_err(), "{bad:?}");
+        }
+        let k = IdempotencyKey::random();
+        assert_eq!(k.as_str().len(), 32);
+        assert!(IdempotencyKey::new(k.as_str()).is_ok());
+        assert_ne!(k, IdempotencyKey::random());
+    }
+}
