@@ -13,6 +13,7 @@
 //! | `permission`, `not allowed`, `denied` | [`Error::PermissionDenied`] |
 //! | `quota`, `insufficient`, `credit`, `limit` | [`Error::QuotaExceeded`] |
 //! | `already attached`, `not attached`, `detached`, `attached to`, `busy`, `in-use` | [`Error::InvalidState`] (of the volume, for the action's operation) |
+//! | `different region` | [`Error::InvalidInput`] on `instance_id` |
 //! | `… not set`, `invalid …`, `must …` | [`Error::InvalidInput`] (the field it names) |
 //! | anything else | [`Error::Api`] with the text as its message |
 //!
@@ -169,6 +170,13 @@ pub(crate) fn from_text(cx: &ErrorContext<'_>, text: &str) -> Error {
     if has("quota") || has("insufficient") || has("credit") || has("limit") {
         return Error::QuotaExceeded {
             message: text.to_owned(),
+            api: said(),
+        };
+    }
+    if has("different region") {
+        return Error::InvalidInput {
+            field: "instance_id".to_owned(),
+            reason: text.to_owned(),
             api: said(),
         };
     }
