@@ -12,7 +12,7 @@
 //! | `api_id`, `api key`, `partialkey`, `signature`, `nonce`, `authentication` | [`Error::Unauthenticated`] |
 //! | `permission`, `not allowed`, `denied` | [`Error::PermissionDenied`] |
 //! | `quota`, `insufficient`, `credit`, `limit` | [`Error::QuotaExceeded`] |
-//! | `already attached`, `not attached`, `detached`, `attached to`, `busy`, `in-use` | [`Error::InvalidState`] (of the volume, for the action's operation) |
+//! | `already attached`, `not attached`, `detached`, `attached to`, `busy`, `in-use`, `has snapshots` | [`Error::InvalidState`] (of the volume, for the action's operation) |
 //! | `different region` | [`Error::InvalidInput`] on `instance_id` |
 //! | `… not set`, `invalid …`, `must …` | [`Error::InvalidInput`] (the field it names) |
 //! | anything else | [`Error::Api`] with the text as its message |
@@ -87,6 +87,8 @@ fn operation_of(path: &str) -> &'static str {
 /// The volume state a refusal's text says the volume is in.
 fn state_of(lower: &str) -> &'static str {
     if lower.contains("not attached") {
+        VolumeState::Available.as_str()
+    } else if lower.contains("snapshots") {
         VolumeState::Available.as_str()
     } else if lower.contains("attached") || lower.contains("in-use") {
         VolumeState::InUse.as_str()
@@ -186,6 +188,7 @@ pub(crate) fn from_text(cx: &ErrorContext<'_>, text: &str) -> Error {
         || has("attached to")
         || has("busy")
         || has("in-use")
+        || has("has snapshots")
     {
         return Error::InvalidState {
             kind: ResourceKind::Volume,

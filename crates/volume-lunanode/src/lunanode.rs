@@ -90,11 +90,11 @@ pub struct LunaNode {
 impl fmt::Display for LunaNode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = self.client.transport().base_url();
-        write!(f, "LunaNode({})", url.host_str().unwrap_or("?"))?;
-        if let Some(port) = url.port() {
-            write!(f, ":{port}")?;
+        let host = url.host_str().unwrap_or("?");
+        match url.port() {
+            Some(port) => write!(f, "LunaNode({host}:{port})"),
+            None => write!(f, "LunaNode({host})"),
         }
-        Ok(())
     }
 }
 

@@ -238,6 +238,8 @@ pub mod messages {
     pub const BUSY: &str = "volume is busy, try again later";
     /// A volume and a VM in different regions.
     pub const OTHER_REGION: &str = "volume and virtual machine are in different regions";
+    /// `volume/delete` of a volume that has snapshots.
+    pub const HAS_SNAPSHOTS: &str = "volume has snapshots; delete them first";
     /// The action is not one the API has.
     pub const INVALID_ACTION: &str = "invalid category or action";
 }
@@ -504,7 +506,7 @@ fn state_message(state: &str, operation: &str) -> String {
         }
         ("delete_volume", VolumeState::InUse) => messages::DELETE_ATTACHED.to_owned(),
         ("resize_volume", VolumeState::InUse) => messages::EXTEND_ATTACHED.to_owned(),
-        _ if state.contains("snapshot") => format!("volume {state}"),
+        _ if state.contains("snapshot") => messages::HAS_SNAPSHOTS.to_owned(),
         _ if core.is_transient() => messages::BUSY.to_owned(),
         _ => format!("volume is {}", info_word(&core)),
     }
