@@ -86,9 +86,7 @@ fn operation_of(path: &str) -> &'static str {
 
 /// The volume state a refusal's text says the volume is in.
 fn state_of(lower: &str) -> &'static str {
-    if lower.contains("not attached") {
-        VolumeState::Available.as_str()
-    } else if lower.contains("snapshots") {
+    if lower.contains("not attached") || lower.contains("snapshots") {
         VolumeState::Available.as_str()
     } else if lower.contains("attached") || lower.contains("in-use") {
         VolumeState::InUse.as_str()

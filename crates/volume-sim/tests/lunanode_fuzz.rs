@@ -308,7 +308,7 @@ async fn hostile_requests_get_lunanode_answers_and_change_nothing_unauthenticate
     }
 
     let methods = ["POST", "POST", "POST", "GET", "PUT", "DELETE", "HEAD"];
-    let mut rng = StdRng::seed_from_u64(0x10_4a_0de);
+    let mut rng = StdRng::seed_from_u64(0x0104_a0de);
 
     // Phase 1: nothing authenticates; nothing may change.
     let before = state(&server);
