@@ -45,9 +45,10 @@
 //! | `vm/list/` | – | `vms` (the seeded instances) |
 //! | `image/list/` | *`region`* | `images` (those made by `snapshot-replicate`) |
 //!
-//! `region` is accepted on every action, and checked where it says where
-//! something is; `handler` and every unknown field or parameter are
-//! ignored.
+//! `region` is accepted on every action, checked where it is a parameter
+//! (create, list, the snapshot actions, `image/list`) and ignored on the
+//! others, as the reference recommends; `handler` and every unknown field
+//! or parameter are ignored.
 //!
 //! # Authentication
 //!
@@ -989,10 +990,8 @@ struct Op<'a> {
 
 impl Op<'_> {
     fn run(&mut self, route: Route) -> Result<FakeResponse, Rejection> {
-        // `region`, where given, must be one of LunaNode's on every action.
-        if let Some(r) = self.p.get("region") {
-            self.region(r)?;
-        }
+        // `region` is accepted on every action and ignored where it is not
+        // a parameter (older clients send it everywhere: lunanode.md §5).
         match route {
             Route::Create => self.create(),
             Route::List => self.list(),

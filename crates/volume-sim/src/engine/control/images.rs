@@ -170,3 +170,62 @@ impl Control {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use volume_core::{CreateSnapshot, CreateVolume, RegionId, Size};
+
+    use super::super::EngineConfig;
+    use crate::engine::{Engine, Policy};
+
+    fn engine() -> Engine {
+        let regions = ["r1", "r2"].map(|r| RegionId::new(r).unwrap()).to_vec();
+        Engine::new(EngineConfig {
+            policy: Policy::default(),
+            regions,
+            ..EngineConfig::default()
+        })
+    }
+
+    #[test]
+    fn images_copy_a_snapshot_into_any_region_and_make_volumes() {
+        let e = engine();
+        let r2 = RegionId::new("r2").unwrap();
+        let v = e
+            .with(|c| c.create_volume("t", &CreateVolume::new("v", Size::gib(1)), None))
+            .unwrap();
+        e.write_at("t", &v.id, 100, b"image bytes").unwrap();
+        let s = e
+            .with(|c| c.create_snapshot("t", &CreateSnapshot::new(v.id.clone(), "s"), None))
+            .unwrap();
+        let img = e
+            .with(|c| c.image_from_snapshot("t", &s.id, "img", &r2))
+            .unwrap();
+        assert_eq!((img.region.clone(), img.size), (r2.clone(), Size::gib(1)));
+        // Another tenant sees nothing; the snapshot may go, the image stays.
+        assert!(e.with(|c| c.volume_image("u", &img.id)).is_err());
+        e.with(|c| c.delete_snapshot("t", &s.id, None)).unwrap();
+        e.run_until_quiet();
+        let req = CreateVolume::new("copy", Size::gib(2));
+        let copy = e
+            .with(|c| c.create_volume_from_image("t", &img.id, &req, None))
+            .unwrap();
+        assert_eq!((copy.region.clone(), copy.size), (r2, Size::gib(2)));
+        let mut buf = [0u8; 11];
+        e.read_at("t", &copy.id, 100, &mut buf).unwrap();
+        assert_eq!(&buf, b"image bytes");
+        // The image's region decides; a smaller size is refused.
+        let elsewhere =
+            CreateVolume::new("x", Size::gib(1)).with_region(RegionId::new("r1").unwrap());
+        assert!(e
+            .with(|c| c.create_volume_from_image("t", &img.id, &elsewhere, None))
+            .is_err());
+        let small = CreateVolume::new("x", Size::gib(0));
+        assert!(e
+            .with(|c| c.create_volume_from_image("t", &img.id, &small, None))
+            .is_err());
+        assert_eq!(e.with(|c| c.volume_images("t")).len(), 1);
+        e.with(|c| c.delete_volume_image("t", &img.id)).unwrap();
+        assert!(e.with(|c| c.volume_images("t")).is_empty());
+    }
+}
