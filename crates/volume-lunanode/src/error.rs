@@ -13,6 +13,7 @@
 //! | `permission`, `not allowed`, `denied` | [`Error::PermissionDenied`] |
 //! | `quota`, `insufficient`, `credit`, `limit` | [`Error::QuotaExceeded`] |
 //! | `already attached`, `not attached`, `detached`, `attached to`, `busy`, `in-use`, `has snapshots` | [`Error::InvalidState`] (of the volume, for the action's operation) |
+//! | `volume snapshot is <state>` | [`Error::InvalidState`] of the snapshot |
 //! | `different region` | [`Error::InvalidInput`] on `instance_id` |
 //! | `… not set`, `invalid …`, `must …` | [`Error::InvalidInput`] (the field it names) |
 //! | anything else | [`Error::Api`] with the text as its message |
@@ -173,6 +174,19 @@ pub(crate) fn from_text(cx: &ErrorContext<'_>, text: &str) -> Error {
             api: said(),
         };
     }
+    if let Some(state) = lower.strip_prefix("volume snapshot is ") {
+        return Error::InvalidState {
+            kind: ResourceKind::Snapshot,
+            id: if cx.kind == ResourceKind::Snapshot {
+                cx.id.to_owned()
+            } else {
+                String::new()
+            },
+            state: state.trim().to_owned(),
+            operation: operation_of(cx.path),
+            api: said(),
+        };
+    }
     if has("different region") {
         return Error::InvalidInput {
             field: "instance_id".to_owned(),
@@ -273,6 +287,14 @@ mod tests {
                     ..
                 }
             ),
+            "{e:?}"
+        );
+        let e = err(
+            "/api/volume/snapshot-delete/",
+            "volume snapshot is creating",
+        );
+        assert!(
+            matches!(&e, Error::InvalidState { kind: ResourceKind::Snapshot, state, operation: "delete_snapshot", .. } if state == "creating"),
             "{e:?}"
         );
         let e = err("/api/volume/list/", "invalid signature");
