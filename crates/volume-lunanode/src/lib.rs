@@ -55,8 +55,11 @@
 //!   hold (see the `error` module's table), and anything unrecognised is
 //!   [`Error::Api`](volume_core::Error::Api) with the text as its message.
 //! - Nonces are Unix seconds; this client never sends one twice (the
-//!   current second, or one more than the last), so bursts run the nonce
-//!   ahead of the clock.
+//!   current second, or one more than the last), so a burst runs the nonce
+//!   ahead of the clock by the number of requests beyond one a second.
+//!   How far ahead LunaNode tolerates is not documented (volume-sim's fake
+//!   allows five minutes by default); LunaNode's own clients instead reuse
+//!   the current second.
 //!
 //! # Feature flags
 //!
