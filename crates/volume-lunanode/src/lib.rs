@@ -1,31 +1,69 @@
 //! LunaNode Dynamic API block-storage volumes for volume-rs.
 //!
-//! **Status: template, not yet a client.** This crate has the layout every
-//! provider crate of volume-rs follows, with a module per part and a doc comment
-//! in each saying what goes there, but no code: there is no `LunaNode` client yet, and
-//! nothing here talks to LunaNode. Until the client exists the crate only
-//! re-exports [`volume_core`], so that dependants can name it.
+//! [`LunaNode`] speaks LunaNode's Dynamic API (`https://dynamic.lunanode.com/api/`):
+//! every action is a form-encoded `POST /api/volume/<action>/` carrying the
+//! parameters as JSON in `req`, signed with HMAC-SHA512 under the API key
+//! with a fresh nonce on every attempt; every value is a string; and a
+//! failure comes back as HTTP 200 with `{"success": "no", "error": "..."}`,
+//! which the client turns into volume-core's [`Error`](volume_core::Error)
+//! by its text, keeping the text. It implements
+//! [`BlockStorage`](volume_core::BlockStorage), and adds what only LunaNode
+//! has: VMs and images, snapshot replication to an image in any region,
+//! volumes from images, and both of LunaNode's status words.
 //!
-//! The wire reference is `lunanode.md` in the shared provider references, and
-//! the samples are in its `lunanode/` folder. How to write the client, the fake
-//! and the tests is in `docs/adding-a-provider.md` at the root of the repository.
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use volume_core::{BlockStorage, CreateVolume, Size};
+//! use volume_lunanode::LunaNodeBuilder;
+//! use volume_sim::fake::lunanode::{LunaNodeFake, DEFAULT_API_ID, DEFAULT_API_KEY};
 //!
-//! # Layout
+//! // volume-sim's LunaNode fake, on a loopback port.
+//! let fake = LunaNodeFake::builder().build();
+//! let server = fake.start().await;
+//! let lunanode = LunaNodeBuilder::new()
+//!     .with_api_id(DEFAULT_API_ID)
+//!     .with_api_key(DEFAULT_API_KEY)
+//!     .with_endpoint(LunaNodeFake::base_url(&server))
+//!     .build()?;
 //!
-//! - `builder.rs`: `LunaNodeBuilder`, credentials and `ClientOptions`;
-//! - `lunanode.rs`: the `LunaNode` client type and its own operations;
-//! - `client.rs`: one `async fn` per endpoint;
-//! - `wire.rs`: the provider's JSON as serde types;
-//! - `convert.rs`: wire types to volume-core's model;
-//! - `error.rs`: `map_error`, and the classifier for errors sent with a 2xx;
-//! - `rules.rs`: what the provider refuses, checked before sending;
-//! - `storage.rs`: `impl BlockStorage`, thin, and `CAPABILITIES`;
-//! - `auth.rs`: the provider's own authentication scheme;
-//! - `tests/conformance.rs`: the battery, wired for when `LunaNode` exists.
+//! let volume = lunanode
+//!     .create_volume(&CreateVolume::new("data", Size::gib(10)))
+//!     .await?;
+//! assert_eq!(volume.region.as_str(), "toronto");
+//! assert_eq!(lunanode.get_volume(&volume.id).await?.size, Size::gib(10));
+//! # Ok::<(), volume_core::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # What LunaNode cannot do, and what this crate does about it
+//!
+//! - No pages: every listing is one page. `list_volumes` reads
+//!   `volume/list` and then `volume/info` of each volume (at most eight at
+//!   once), because only `info` says whether a volume is attached; the
+//!   core filters are applied here, LunaNode filtering only by region.
+//! - No clones and no backups: [`Error::Unsupported`](volume_core::Error::Unsupported),
+//!   said in advance by [`CAPABILITIES`].
+//! - No labels and no volume types: a request that sets them is refused
+//!   with `InvalidInput` before anything is sent.
+//! - Extend only while detached: checked before sending.
+//! - Snapshot actions need a region: the client looks in its own region
+//!   first, then the others of [`REGIONS`].
+//! - Two status vocabularies (`volume/list`: `pending`/`active`;
+//!   `volume/info`: `available`/`in-use`/...): merged into one state, both
+//!   words kept in [`VolumeDetails`].
+//! - Error texts are not documented: they are mapped by the words they
+//!   hold (see the `error` module's table), and anything unrecognised is
+//!   [`Error::Api`](volume_core::Error::Api) with the text as its message.
+//! - Nonces are Unix seconds; this client never sends one twice (the
+//!   current second, or one more than the last), so a burst runs the nonce
+//!   ahead of the clock by the number of requests beyond one a second.
+//!   How far ahead LunaNode tolerates is not documented (volume-sim's fake
+//!   allows five minutes by default); LunaNode's own clients instead reuse
+//!   the current second.
 //!
 //! # Feature flags
 //!
-//! None yet.
+//! None.
 
 mod auth;
 mod builder;
@@ -37,4 +75,10 @@ mod rules;
 mod storage;
 mod wire;
 
+pub use builder::{
+    LunaNodeBuilder, API_ID_ENV, API_ID_LEN, API_KEY_ENV, API_KEY_LEN, DEFAULT_ENDPOINT, REGION_ENV,
+};
+pub use lunanode::{Image, LunaNode, Polling, VolumeDetails};
+pub use rules::{DEFAULT_REGION, MAX_NAME_LEN, MAX_SIZE, MIN_SIZE, REGIONS};
+pub use storage::CAPABILITIES;
 pub use volume_core;

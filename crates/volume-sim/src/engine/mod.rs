@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime};
 use volume_core::{BackupId, Error, SnapshotId, VolumeId};
 
 pub use clock::ClockMode;
-pub use control::{Control, EngineConfig, Quota, QuotaUsage};
+pub use control::{Control, EngineConfig, Quota, QuotaUsage, VolumeImage};
 pub use fault::{Fault, FaultRule, Injected, SimOp};
 pub use policy::{
     AttachedResize, Delays, IdStyle, LifecycleRule, LifecycleVerdict, Policy, LINODE_LIFECYCLE,

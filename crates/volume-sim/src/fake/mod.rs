@@ -29,6 +29,7 @@
 //! |---|---|---|
 //! | Linode API v4 | [`linode`] | `/v4`, `/v4beta` |
 //! | Exoscale API v2 | [`exoscale`] | `/v2` |
+//! | LunaNode Dynamic API (volumes) | [`lunanode`] | `/api` |
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -46,6 +47,7 @@
 mod dialect;
 pub mod exoscale;
 pub mod linode;
+pub mod lunanode;
 mod message;
 mod mock;
 mod pipeline;

@@ -17,10 +17,13 @@
 //!   over the kind, so snapshots and backups share records, lookups,
 //!   listing, deletion, id minting and transitions;
 //! - `snapshots` and `backups`: what is particular to each kind (backups are
-//!   incremental and restore over a volume).
+//!   incremental and restore over a volume);
+//! - `images`: read-only copies of a snapshot's data in a region of their
+//!   own, that volumes can be made from (LunaNode's replicated images).
 
 mod artifacts;
 mod backups;
+mod images;
 mod instances;
 mod snapshots;
 mod tenants;
@@ -45,6 +48,8 @@ use super::policy::{IdStyle, Policy};
 use super::store::Image;
 
 use artifacts::{ArtifactEnd, Artifacts};
+use images::ImageRec;
+pub use images::VolumeImage;
 use instances::InstanceRec;
 use tenants::TenantRec;
 pub use tenants::{Quota, QuotaUsage};
@@ -141,6 +146,8 @@ pub struct Control {
     volumes: BTreeMap<u64, VolumeRec>,
     snapshots: Artifacts<Snapshot>,
     backups: Artifacts<Backup>,
+    /// Images made from snapshots (see `images`), by sequence number.
+    images: BTreeMap<u64, ImageRec>,
     instances: BTreeMap<u64, InstanceRec>,
     ids: HashMap<String, u64>,
     /// The timer queue: every transition in flight, by when it is due.
@@ -187,6 +194,7 @@ impl Clone for Control {
             volumes,
             snapshots: self.snapshots.clone(),
             backups: self.backups.clone(),
+            images: self.images.clone(),
             instances: self.instances.clone(),
             ids: self.ids.clone(),
             pending: self.pending.clone(),
@@ -235,6 +243,7 @@ impl Control {
             volumes: BTreeMap::new(),
             snapshots: Artifacts::default(),
             backups: Artifacts::default(),
+            images: BTreeMap::new(),
             instances: BTreeMap::new(),
             ids: HashMap::new(),
             pending: BTreeMap::new(),

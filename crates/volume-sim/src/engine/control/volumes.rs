@@ -342,6 +342,19 @@ impl Control {
         req: &CreateVolume,
         fault: Option<&Fault>,
     ) -> Result<Volume> {
+        self.create_volume_from(tenant, req, fault, None)
+    }
+
+    /// [`create_volume`](Self::create_volume), with the data, smallest size
+    /// and region given by the caller (an image) instead of `req.source`
+    /// when `start` is set.
+    pub(super) fn create_volume_from(
+        &mut self,
+        tenant: &str,
+        req: &CreateVolume,
+        fault: Option<&Fault>,
+        start: Option<super::artifacts::VolumeStart>,
+    ) -> Result<Volume> {
         self.ensure_tenant(tenant);
         self.check_name(&req.name)?;
         self.check_unique_name(tenant, &req.name, None)?;
@@ -361,15 +374,16 @@ impl Control {
             None => None,
         };
         // What the data starts from, and the smallest size it allows.
-        let (data, source_size, source_region) = match &req.source {
-            VolumeSource::Empty => (None, None, None),
-            VolumeSource::Snapshot(id) => {
+        let (data, source_size, source_region) = match (start, &req.source) {
+            (Some(start), _) => start,
+            (None, VolumeSource::Empty) => (None, None, None),
+            (None, VolumeSource::Snapshot(id)) => {
                 if !self.policy.volume_from_snapshot {
                     return Err(self.unsupported("create_volume (from a snapshot)"));
                 }
                 self.artifact_source::<Snapshots>(tenant, id)?
             }
-            VolumeSource::Volume(id) => {
+            (None, VolumeSource::Volume(id)) => {
                 if !self.policy.clone {
                     return Err(self.unsupported("clone_volume"));
                 }
@@ -381,13 +395,13 @@ impl Control {
                     Some(rec.volume.region.clone()),
                 )
             }
-            VolumeSource::Backup(id) => {
+            (None, VolumeSource::Backup(id)) => {
                 if !self.policy.backups {
                     return Err(self.unsupported("restore_backup"));
                 }
                 self.artifact_source::<Backups>(tenant, id)?
             }
-            other => {
+            (None, other) => {
                 return Err(Error::invalid_input(
                     "source",
                     format!("{other:?} is not known to this simulator"),
