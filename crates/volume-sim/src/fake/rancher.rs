@@ -1,0 +1,357 @@
+//! The Rancher 1.x (Cattle) API dialect, `v2-beta` and `v1`, served from the
+//! engine.
+//!
+//! [`RancherFake`] answers the volume, snapshot, backup, storage-driver and
+//! host resources of a Cattle server the way Cattle does, per the wire
+//! reference `api/rancher.md` and the captured schemas beside it: HTTP Basic
+//! authentication with API keys, HATEOAS envelopes (`links` and an
+//! `actions` map holding exactly the actions the resource's state allows),
+//! collections with `limit`/`marker` pagination, filters with modifiers and
+//! sorting, Cattle's error resources, and the schema collection official
+//! clients (`cattle`, `gdapi-python`, go-rancher) bootstrap from through the
+//! `X-API-Schemas` header. The JSON is written here from the reference, not
+//! from any client's types.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use volume_sim::fake::rancher::{RancherFake, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+//!
+//! let fake = RancherFake::builder().build();
+//! let server = fake.start().await;
+//! let base = RancherFake::base_url(&server); // http://127.0.0.1:PORT/v2-beta
+//! let client = reqwest::Client::new();
+//! let volumes: serde_json::Value = client
+//!     .get(format!("{base}/projects/1a5/volumes"))
+//!     .basic_auth(DEFAULT_ACCESS_KEY, Some(DEFAULT_SECRET_KEY))
+//!     .send().await.unwrap()
+//!     .json().await.unwrap();
+//! assert_eq!(volumes["type"], "collection");
+//! assert_eq!(volumes["resourceType"], "volume");
+//! // Without credentials: Cattle's 401, with its challenge.
+//! let refused = client.get(format!("{base}/volumes")).send().await.unwrap();
+//! assert_eq!(refused.status(), 401);
+//! assert!(refused.headers().contains_key("www-authenticate"));
+//! # });
+//! ```
+//!
+//! # What it serves
+//!
+//! Below `/v2-beta` and `/v1`, in three equivalent scopes: the bare form
+//! (`/v2-beta/volumes`, as an environment API key sees it), the
+//! project-scoped form (`/v2-beta/projects/1a5/volumes`, as an account key
+//! uses it) and the same under `/v1`. Links in every answer keep the form
+//! the request used.
+//!
+//! | method and path (below the version, optionally below `projects/1a5`) | answer |
+//! |---|---|
+//! | `GET /` | the API root (`apiVersion`), or the project resource when scoped |
+//! | `GET /schemas`, `GET /schemas/{id}` | the schemas (volume, snapshot, backup, storageDriver, host, project, their action inputs, error, apiVersion, schema) |
+//! | `GET /projects`, `GET /projects/1a5` | the one project |
+//! | `GET /volumes`, `POST /volumes` | list (filters, sort, `limit`/`marker`); create → 201 |
+//! | `GET`, `PUT`, `DELETE /volumes/{id}` | get (removed ones too); update `description`/`driverOpts`/`hostId`; remove → 200, 405 when not removable |
+//! | `POST /volumes/{id}?action=` | `allocate`, `deallocate`, `remove`, `purge`, `update`, `reverttosnapshot`, `restorefrombackup` → 202; `snapshot` → 200 with the snapshot |
+//! | `GET /snapshots`, `GET`, `DELETE /snapshots/{id}`, `POST ?action=backup`/`remove` | snapshots; `backup` → 202 with the backup |
+//! | `GET /backups`, `GET`, `DELETE /backups/{id}`, `POST ?action=remove` | backups |
+//! | `GET /storagedrivers`, `GET /storagedrivers/{id}` | `local` (no capabilities) and `rancher-longhorn` (`snapshot`, `schedule.size`) |
+//! | `GET /hosts`, `GET /hosts/{id}` | the engine's seeded instances, as hosts |
+//!
+//! The type segment may be the schema id or its plural, in any case
+//! (`/v1/volume`, `/v2-beta/storageDrivers`), as Cattle resolves both.
+//!
+//! # Choices where the reference is silent
+//!
+//! See the module's README section; each is repeated where it is made.
+
+mod envelope;
+mod errors;
+mod filters;
+mod resources;
+mod schemas;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use super::registry::{Entry, Setting, Settings};
+use super::{
+    Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
+    Principal, Rejection,
+};
+use crate::engine::policy::any_reasonable_name;
+use crate::engine::{Delays, Engine, IdStyle, Policy, SimOp};
+use crate::nbd::ExportSource;
+
+pub use envelope::Version;
+pub use resources::RancherState;
+
+/// The access key (the Basic-auth user name) a fake accepts when none is
+/// configured.
+pub const DEFAULT_ACCESS_KEY: &str = "volume-sim-rancher-access-key";
+
+/// The secret key (the Basic-auth password) of [`DEFAULT_ACCESS_KEY`].
+/// Local fakes' credentials are not secrets.
+pub const DEFAULT_SECRET_KEY: &str = "volume-sim-rancher-secret-key";
+
+/// The one project (Rancher's "environment") the fake serves, with the id
+/// Rancher's own documentation uses.
+pub const DEFAULT_PROJECT_ID: &str = "1a5";
+
+/// The path prefixes the fake answers under: the current API and the old one.
+pub const PATH_PREFIXES: &[&str] = &["/v2-beta", "/v1"];
+
+/// How long transitions take by default, on the engine's clock: one second
+/// for every Cattle process (create's `registering`, `activating`,
+/// `deactivating`, `removing`, `purging`, `reverting-*`, `restoring-*`,
+/// taking a snapshot) and two for a backup. Update is immediate.
+pub const DEFAULT_DELAYS: Delays = {
+    let mut d = Delays::uniform(Duration::from_secs(1));
+    d.backup = Duration::from_secs(2);
+    d.resize = Duration::ZERO;
+    d
+};
+
+/// The [`Policy`] the engine runs with under this fake: volumes of 1 GiB
+/// (the size of a volume created without `sizeMb`) up to 16 TiB, snapshots
+/// and backups (from snapshots), no clones, delete with snapshots allowed
+/// (Cattle keeps snapshots of a purged volume).
+pub fn policy() -> Policy {
+    let mut p = Policy::default();
+    p.provider = "rancher";
+    p.default_size = Some(volume_core::Size::gib(1));
+    p.name_rule = any_reasonable_name;
+    p.max_name_len = Some(255);
+    p.delete_with_snapshots = true;
+    p.clone = false;
+    p.incremental_backups = false;
+    p.labels = false;
+    p.volume_types = &[];
+    p.id_style = IdStyle::Prefixed;
+    p.delays = DEFAULT_DELAYS;
+    p.default_page_size = filters::DEFAULT_LIMIT;
+    p.max_page_size = filters::MAX_LIMIT;
+    p
+}
+
+// ----- configuration ----------------------------------------------------------
+
+/// What a Rancher fake accepts: one API key pair, acting for
+/// [`DEFAULT_PROJECT_ID`]. `Debug` shows neither key.
+pub struct RancherConfig {
+    access_key: String,
+    secret_key: String,
+}
+
+impl Default for RancherConfig {
+    fn default() -> Self {
+        Self {
+            access_key: DEFAULT_ACCESS_KEY.to_owned(),
+            secret_key: DEFAULT_SECRET_KEY.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for RancherConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RancherConfig")
+            .field("access_key", &"******")
+            .field("secret_key", &"******")
+            .finish()
+    }
+}
+
+/// Builds a [`RancherFake`]: the shared settings of [`FakeBuilder`] and
+/// [`keys`](FakeBuilder::keys).
+pub type RancherFakeBuilder = FakeBuilder<RancherDialect>;
+
+impl FakeBuilder<RancherDialect> {
+    /// Accepts `access` / `secret` (HTTP Basic user name and password)
+    /// instead of [`DEFAULT_ACCESS_KEY`] / [`DEFAULT_SECRET_KEY`]; they act
+    /// for project [`DEFAULT_PROJECT_ID`].
+    pub fn keys(mut self, access: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.config.access_key = access.into();
+        self.config.secret_key = secret.into();
+        self
+    }
+}
+
+// ----- the fake ---------------------------------------------------------------
+
+/// The Rancher (Cattle) API, served from an [`Engine`]: the [`Fake`] of
+/// [`RancherDialect`].
+///
+/// [`RancherFake::base_url`](Fake::base_url) is `http://127.0.0.1:PORT/v2-beta`;
+/// the project-scoped form account API keys use is that followed by
+/// `/projects/1a5` ([`DEFAULT_PROJECT_ID`]), and `/v1` serves the same
+/// resources.
+pub type RancherFake = Fake<RancherDialect>;
+
+/// Rancher's settings in the binaries.
+const SETTINGS: &[Setting] = &[
+    Setting {
+        flag: "rancher-access-key",
+        env: "VOLUME_SIM_RANCHER_ACCESS_KEY",
+        value_name: "KEY",
+        default: Some(DEFAULT_ACCESS_KEY),
+        help: "The API access key (Basic-auth user) the Rancher fake accepts.",
+        secret: false,
+    },
+    Setting {
+        flag: "rancher-secret-key",
+        env: "VOLUME_SIM_RANCHER_SECRET_KEY",
+        value_name: "SECRET",
+        default: Some(DEFAULT_SECRET_KEY),
+        help: "The API secret key (Basic-auth password) of that access key.",
+        secret: true,
+    },
+];
+
+/// Rancher's line in the [registry](super::registry).
+pub const ENTRY: Entry = Entry {
+    name: "rancher",
+    settings: SETTINGS,
+    build: build_from_settings,
+    credentials: |s: &Settings| {
+        format!(
+            "access key: {}   secret key: {}   project: {DEFAULT_PROJECT_ID}",
+            s.shown("rancher-access-key"),
+            s.shown("rancher-secret-key")
+        )
+    },
+    exports: |engine| ExportSource::new(engine, [DEFAULT_PROJECT_ID]),
+};
+
+fn build_from_settings(
+    options: &FakeOptions,
+    settings: &Settings,
+) -> Result<Arc<dyn Handler>, String> {
+    let access = settings
+        .get("rancher-access-key")
+        .unwrap_or(DEFAULT_ACCESS_KEY);
+    let secret = settings
+        .get("rancher-secret-key")
+        .unwrap_or(DEFAULT_SECRET_KEY);
+    if access.is_empty() || access.contains(':') {
+        return Err("--rancher-access-key must be non-empty and hold no ':'".to_owned());
+    }
+    Ok(RancherFake::builder()
+        .options(options.clone())
+        .keys(access, secret)
+        .build()
+        .handler())
+}
+
+/// The Rancher dialect: what [`RancherFake`] runs through the pipeline.
+pub struct RancherDialect {
+    access_key: String,
+    secret_key: String,
+}
+
+impl fmt::Debug for RancherDialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RancherDialect").finish_non_exhaustive()
+    }
+}
+
+pub use envelope::Route;
+
+impl RancherDialect {
+    /// Who a request's Basic credentials act for.
+    fn check_basic(&self, request: &FakeRequest) -> bool {
+        let Some(value) = request.header("authorization") else {
+            return false;
+        };
+        let Some((scheme, encoded)) = value.trim().split_once(' ') else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return false;
+        }
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        let Some(colon) = decoded.iter().position(|b| *b == b':') else {
+            return false;
+        };
+        let (user, pass) = (&decoded[..colon], &decoded[colon + 1..]);
+        // Compared whole, in constant time per length, so a wrong key's
+        // prefix says nothing.
+        constant_eq(user, self.access_key.as_bytes())
+            & constant_eq(pass, self.secret_key.as_bytes())
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Dialect for RancherDialect {
+    const NAME: &'static str = "rancher";
+    const PREFIXES: &'static [&'static str] = PATH_PREFIXES;
+    const DEFAULT_REGIONS: &'static [&'static str] = &["local"];
+    type Config = RancherConfig;
+    type State = RancherState;
+    type Route = Route;
+    type Reply = FakeResponse;
+
+    fn policy() -> Policy {
+        policy()
+    }
+
+    fn new(config: RancherConfig, _engine: &Engine) -> Self {
+        Self {
+            access_key: config.access_key,
+            secret_key: config.secret_key,
+        }
+    }
+
+    fn base_path() -> &'static str {
+        PATH_PREFIXES[0]
+    }
+
+    fn route(request: &FakeRequest, segments: &[&str]) -> Result<Route, Rejection> {
+        Ok(envelope::route(request, segments))
+    }
+
+    fn public(&self, _engine: &Engine, route: &Route, _req: &FakeRequest) -> Option<Answer> {
+        route.refusal().map(|r| Err(r.clone()))
+    }
+
+    fn authenticate(&self, request: &FakeRequest) -> Result<Principal, Rejection> {
+        if self.check_basic(request) {
+            Ok(Principal::new(DEFAULT_PROJECT_ID, self.access_key.clone()))
+        } else {
+            Err(errors::unauthorized())
+        }
+    }
+
+    fn operation(route: &Route) -> Option<SimOp> {
+        route.sim_op()
+    }
+
+    fn run(
+        &self,
+        op: &mut Operation<'_, RancherState>,
+        route: &Route,
+        req: &FakeRequest,
+    ) -> Result<FakeResponse, Rejection> {
+        resources::run(op, route, req)
+    }
+
+    fn render(rejection: &Rejection) -> FakeResponse {
+        errors::render(rejection)
+    }
+
+    fn finish(
+        &self,
+        response: FakeResponse,
+        route: Option<&Route>,
+        _rate: Option<&super::RateStatus>,
+    ) -> FakeResponse {
+        envelope::finish(response, route)
+    }
+}
