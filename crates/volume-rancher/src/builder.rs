@@ -446,7 +446,10 @@ mod tests {
         ]);
         let b = RancherBuilder::from_env_in(&env);
         let shown = format!("{b:?}");
-        assert!(shown.contains("cattle-ak") && !shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("cattle-ak") && !shown.contains("s3cret"),
+            "{shown}"
+        );
         let r = b.build().unwrap();
         assert_eq!(r.base_url().as_str(), "http://r:8080/v2-beta/projects/1a5");
         assert!(!format!("{r:?} {r}").contains("s3cret"));

@@ -108,8 +108,8 @@ pub(crate) fn volume(w: &RancherVolume, fallback_region: &RegionId) -> Result<Vo
             let Some(container) = m.instance_id.as_deref() else {
                 continue;
             };
-            let instance = InstanceId::new(container)
-                .map_err(|e| bad("a container id", container, &e))?;
+            let instance =
+                InstanceId::new(container).map_err(|e| bad("a container id", container, &e))?;
             let mut attachment = Attachment::new(instance);
             if let Some(path) = m.path.as_deref().filter(|p| !p.is_empty()) {
                 attachment = attachment.with_device(path);
@@ -200,8 +200,10 @@ mod tests {
             let v = vol(serde_json::json!({"id": "1v1", "state": state, "transitioning": t}));
             assert_eq!(volume_state(&v), want, "{state} {t}");
         }
-        let v = vol(serde_json::json!({"id": "1v1", "state": "active", "transitioning": "no",
-            "mounts": [{"instanceId": "1i9", "path": "/data", "volumeId": "1v1"}]}));
+        let v = vol(
+            serde_json::json!({"id": "1v1", "state": "active", "transitioning": "no",
+            "mounts": [{"instanceId": "1i9", "path": "/data", "volumeId": "1v1"}]}),
+        );
         assert_eq!(volume_state(&v), VolumeState::InUse);
         let core = volume(&v, &RegionId::new("x").unwrap()).unwrap();
         assert_eq!(core.attached_to().map(InstanceId::as_str), Some("1i9"));
@@ -211,9 +213,11 @@ mod tests {
 
     #[test]
     fn a_volume_converts() {
-        let v = vol(serde_json::json!({"id": "1v67", "name": "data", "state": "inactive",
+        let v = vol(
+            serde_json::json!({"id": "1v67", "name": "data", "state": "inactive",
             "transitioning": "no", "sizeMb": 1536, "driver": "rancher-nfs",
-            "accountId": "1a5", "createdTS": 1_485_900_605_000_i64}));
+            "accountId": "1a5", "createdTS": 1_485_900_605_000_i64}),
+        );
         let core = volume(&v, &RegionId::new("fallback").unwrap()).unwrap();
         assert_eq!(core.id.as_str(), "1v67");
         assert_eq!(core.size, Size::gib(2), "1536 MiB rounds up");

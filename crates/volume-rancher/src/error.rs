@@ -59,10 +59,12 @@ pub(crate) fn map_error(ctx: &ErrorContext<'_>) -> Error {
         .or_else(|| body.message.clone())
         .or_else(|| code.clone())
         .unwrap_or_default();
-    let mut api = ctx.api_error(message.clone()).with_details(vec![ErrorDetail {
-        field: field.clone(),
-        reason,
-    }]);
+    let mut api = ctx
+        .api_error(message.clone())
+        .with_details(vec![ErrorDetail {
+            field: field.clone(),
+            reason,
+        }]);
     if let Some(code) = &code {
         api = api.with_code(code.clone());
     }
@@ -178,7 +180,9 @@ mod tests {
                 "message": "Method not allowed"}"#,
         );
         match &e {
-            Error::InvalidState { operation, id, api, .. } => {
+            Error::InvalidState {
+                operation, id, api, ..
+            } => {
                 assert_eq!(*operation, "delete");
                 assert_eq!(id, "1v5");
                 assert_eq!(api.as_deref().unwrap().status, 405);

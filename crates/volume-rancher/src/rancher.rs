@@ -691,8 +691,13 @@ impl Rancher {
         let input = RevertInput {
             snapshot_id: snapshot.as_str(),
         };
-        self.volume_action(volume, "reverttosnapshot", "revert_to_snapshot", Some(&input))
-            .await
+        self.volume_action(
+            volume,
+            "reverttosnapshot",
+            "revert_to_snapshot",
+            Some(&input),
+        )
+        .await
     }
 
     /// Restores a volume from one of its backups (the `restorefrombackup`

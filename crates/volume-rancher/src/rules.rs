@@ -35,7 +35,10 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// [`Error::InvalidInput`] on `field`.
 pub fn check_name(field: &str, name: &str) -> Result<()> {
     if name.is_empty() {
-        return Err(Error::invalid_input(field, "is required and cannot be empty"));
+        return Err(Error::invalid_input(
+            field,
+            "is required and cannot be empty",
+        ));
     }
     let len = name.chars().count();
     if len > MAX_NAME_LEN {
@@ -118,9 +121,9 @@ pub(crate) fn offered<'r, R: Resource>(
     action: &str,
     operation: &'static str,
 ) -> Result<&'r str> {
-    resource.action(action).ok_or_else(|| {
-        Error::invalid_state(R::KIND, resource.id(), resource.state(), operation)
-    })
+    resource
+        .action(action)
+        .ok_or_else(|| Error::invalid_state(R::KIND, resource.id(), resource.state(), operation))
 }
 
 #[cfg(test)]

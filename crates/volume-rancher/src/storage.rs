@@ -184,12 +184,20 @@ impl Rancher {
             VolumeSource::Empty => {}
             VolumeSource::Volume(_) => return Err(Error::unsupported("clone_volume", PROVIDER)),
             VolumeSource::Snapshot(_) => {
-                return Err(Error::unsupported("create_volume from a snapshot", PROVIDER))
+                return Err(Error::unsupported(
+                    "create_volume from a snapshot",
+                    PROVIDER,
+                ))
             }
             VolumeSource::Backup(_) => {
                 return Err(Error::unsupported("create_volume from a backup", PROVIDER))
             }
-            _ => return Err(Error::unsupported("create_volume from this source", PROVIDER)),
+            _ => {
+                return Err(Error::unsupported(
+                    "create_volume from this source",
+                    PROVIDER,
+                ))
+            }
         }
         if request.attach_to.is_some() {
             return Err(Error::unsupported("attach_volume", PROVIDER));
@@ -300,9 +308,7 @@ impl Rancher {
     }
 
     async fn core_list_instances(&self, page: Option<&PageToken>) -> Result<Page<Instance>> {
-        let (items, next) = self
-            .page::<Host>(&[], page.map(PageToken::as_str))
-            .await?;
+        let (items, next) = self.page::<Host>(&[], page.map(PageToken::as_str)).await?;
         let instances = items
             .iter()
             .map(|h| convert::instance(h, self.fallback_region()))
