@@ -13,40 +13,60 @@
 //!
 //! # Example
 //!
-//! ```no_run
+//! Against volume-sim's Rancher fake on loopback; for a real server, build
+//! the client with [`RancherBuilder::from_env`] (`CATTLE_URL`,
+//! `CATTLE_ACCESS_KEY`, `CATTLE_SECRET_KEY`, or their `RANCHER_*` names).
+//!
+//! ```
 //! use futures::TryStreamExt;
-//! use volume_core::WaitConfig;
-//! use volume_rancher::{ListQuery, Modifier, NewVolume, RancherBuilder};
+//! use volume_core::{SnapshotId, WaitConfig};
+//! use volume_rancher::{ListQuery, Modifier, NewVolume, RancherBuilder, StorageDriver};
+//! use volume_sim::engine::ClockMode;
+//! use volume_sim::fake::rancher::{
+//!     RancherFake, DEFAULT_ACCESS_KEY, DEFAULT_PROJECT_ID, DEFAULT_SECRET_KEY,
+//! };
 //!
-//! # async fn demo() -> volume_core::Result<()> {
-//! // CATTLE_URL=http://rancher:8080/v2-beta/projects/1a5,
-//! // CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY (or RANCHER_*).
-//! let rancher = RancherBuilder::from_env().connect().await?;
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = RancherFake::builder().clock(ClockMode::Wall { speed: 100.0 }).build();
+//! let server = fake.start().await;
+//! let rancher = RancherBuilder::new()
+//!     .with_url(RancherFake::base_url(&server))
+//!     .with_access_key(DEFAULT_ACCESS_KEY)
+//!     .with_secret_key(DEFAULT_SECRET_KEY)
+//!     .with_project(DEFAULT_PROJECT_ID)
+//!     .build()?;
+//!
+//! // A storage driver whose volumes have snapshots.
+//! let drivers: Vec<StorageDriver> = rancher.storage_drivers(&ListQuery::new()).try_collect().await?;
+//! let driver = drivers.iter().find(|d| d.has_capability(StorageDriver::SNAPSHOT)).unwrap();
+//!
 //! let wait = WaitConfig::default();
+//! let volume = rancher.create(&NewVolume::new("db-data").with_driver(&driver.name)).await?;
+//! let volume = rancher.wait_settled(&volume, &wait).await?; // Cattle's rule: until `transitioning` is "no"
+//! assert_eq!(volume.state, "inactive");
 //!
-//! let volume = rancher
-//!     .create(&NewVolume::new("db-data").with_driver("rancher-nfs"))
-//!     .await?;
-//! let volume = rancher.wait_settled(&volume, &wait).await?; // `inactive`
 //! let snapshot = rancher.snapshot(&volume, Some("before-upgrade")).await?;
-//! let snapshot = rancher.wait_settled(&snapshot, &wait).await?; // `created`
+//! let snapshot = rancher.wait_settled(&snapshot, &wait).await?;
+//! assert_eq!(snapshot.state, "created");
 //!
 //! let named: Vec<_> = rancher
 //!     .volumes(&ListQuery::new().with_filter("name", Modifier::Prefix, "db-"))
 //!     .try_collect()
 //!     .await?;
-//! println!("{} volumes, snapshot {}", named.len(), snapshot.id);
+//! assert_eq!(named.len(), 1);
 //!
-//! // Cattle offers `reverttosnapshot` only in some states: the client
-//! // reads the volume's `actions` and refuses before sending otherwise.
+//! // The volume's `actions` map says what its state allows; the client
+//! // follows it, and refuses what it does not offer before sending.
 //! let volume = rancher.refresh(&volume).await?;
 //! let reverting = rancher
-//!     .revert_to_snapshot(&volume, &volume_core::SnapshotId::new(snapshot.id.clone())?)
+//!     .revert_to_snapshot(&volume, &SnapshotId::new(snapshot.id.clone())?)
 //!     .await?;
 //! let volume = rancher.wait_settled(&reverting, &wait).await?;
-//! let removed = rancher.remove(&volume).await?;
-//! rancher.wait_settled(&removed, &wait).await?;
-//! # Ok(()) }
+//! assert!(rancher.purge(&volume).await.is_err()); // only a removed volume can be purged
+//! let removed = rancher.wait_settled(&rancher.remove(&volume).await?, &wait).await?;
+//! assert_eq!(removed.state, "removed");
+//! # Ok::<(), volume_core::Error>(())
+//! # }).unwrap();
 //! ```
 //!
 //! `examples/rancher.rs` at the root of the repository runs the same kind of
