@@ -888,3 +888,139 @@ fn volume_rancher_map(status: u16, body: &Value) -> Error {
             .unwrap_err()
     })
 }
+
+// ----- waiting by Cattle's rule, on a paused clock ----------------------------------
+
+fn paused_client(server: &MockServer) -> Rancher {
+    RancherBuilder::new()
+        .with_url(format!("{}{BASE}", server.uri()))
+        .with_access_key(ACCESS)
+        .with_secret_key(SECRET)
+        .for_paused_clock()
+        .with_retry(RetryConfig::none())
+        .build()
+        .unwrap()
+}
+
+fn transitioning(server: &MockServer, state: &str, t: &str, message: Option<&str>) -> Value {
+    let mut v = volume(server, "1v67", state, &[]);
+    v["transitioning"] = json!(t);
+    v["transitioningMessage"] = json!(message);
+    v
+}
+
+fn waiting() -> volume_core::WaitConfig {
+    volume_core::WaitConfig::new(
+        volume_core::http::BackoffConfig::new(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(1),
+        ),
+        std::time::Duration::from_secs(30),
+    )
+    .with_seed(3)
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_settled_rereads_until_transitioning_is_no() {
+    let server = strict_server().await;
+    let get = pin("GET", &format!("{BASE}/volumes/1v67"));
+    wiremock::Mock::given(get.clone())
+        .respond_with(volume_sim::testing::json_response(
+            200,
+            &transitioning(&server, "registering", "yes", None),
+        ))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .expect(2)
+        .mount(&server)
+        .await;
+    expect(
+        &server,
+        get,
+        200,
+        transitioning(&server, "inactive", "no", None),
+        1,
+    )
+    .await;
+    let r = paused_client(&server);
+    let start: RancherVolume =
+        serde_json::from_value(transitioning(&server, "requested", "yes", None)).unwrap();
+    let done = r.wait_settled(&start, &waiting()).await.unwrap();
+    assert_eq!(done.state, "inactive");
+    // Already at rest: no request at all.
+    let again = r.wait_settled(&done, &waiting()).await.unwrap();
+    assert_eq!(again, done);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_transition_stops_the_wait_at_once() {
+    let server = strict_server().await;
+    let get = pin("GET", &format!("{BASE}/volumes/1v67"));
+    expect(
+        &server,
+        get,
+        200,
+        transitioning(
+            &server,
+            "registering",
+            "error",
+            Some("driver rancher-nfs: mount failed"),
+        ),
+        2,
+    )
+    .await;
+    let r = paused_client(&server);
+    let start: RancherVolume =
+        serde_json::from_value(transitioning(&server, "requested", "yes", None)).unwrap();
+    let e = r.wait_settled(&start, &waiting()).await.unwrap_err();
+    match &e {
+        Error::Failed {
+            kind,
+            state,
+            reason,
+            ..
+        } => {
+            assert_eq!(*kind, ResourceKind::Volume);
+            assert_eq!(state, "registering");
+            assert_eq!(reason.as_deref(), Some("driver rancher-nfs: mount failed"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Through the trait, the same volume is in the core's failure state, so
+    // the core's waiters stop on it too.
+    let v = volume_core::BlockStorage::get_volume(&r, &VolumeId::new("1v67").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(v.state, VolumeState::Error);
+    assert!(v.state.is_failure());
+    assert_eq!(v.raw_state, "registering");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transition_that_never_ends_times_out_with_the_last_state() {
+    let server = strict_server().await;
+    let get = pin("GET", &format!("{BASE}/volumes/1v67"));
+    wiremock::Mock::given(get)
+        .respond_with(volume_sim::testing::json_response(
+            200,
+            &transitioning(&server, "reverting-inactive", "yes", None),
+        ))
+        .mount(&server)
+        .await;
+    let r = paused_client(&server);
+    let start: RancherVolume =
+        serde_json::from_value(transitioning(&server, "inactive", "yes", None)).unwrap();
+    let began = tokio::time::Instant::now();
+    let e = r.wait_settled(&start, &waiting()).await.unwrap_err();
+    match &e {
+        Error::Timeout { last_seen, .. } => {
+            assert_eq!(last_seen.as_deref(), Some("reverting-inactive"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let waited = began.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(30) && waited < std::time::Duration::from_secs(32),
+        "{waited:?}"
+    );
+}
