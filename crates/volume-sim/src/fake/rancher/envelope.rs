@@ -50,13 +50,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub(super) const ALL: [Kind; 6] = [
-        Kind::Volume,
-        Kind::Snapshot,
-        Kind::Backup,
-        Kind::StorageDriver,
-        Kind::Host,
-        Kind::BackupTarget,
+    pub(super) const ALL: [Self; 6] = [
+        Self::Volume,
+        Self::Snapshot,
+        Self::Backup,
+        Self::StorageDriver,
+        Self::Host,
+        Self::BackupTarget,
     ];
 
     /// The schema id (`storageDriver`).
@@ -86,8 +86,8 @@ impl Kind {
 
     /// The kind a path segment names: the schema id or its plural, in any
     /// case (Cattle registers both, case-insensitively).
-    fn from_segment(segment: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| {
+    fn from_segment(segment: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| {
             segment.eq_ignore_ascii_case(k.type_name()) || segment.eq_ignore_ascii_case(k.plural())
         })
     }

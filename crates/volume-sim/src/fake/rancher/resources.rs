@@ -678,7 +678,7 @@ impl Ctx<'_, '_> {
         m.insert("transitioningProgress".into(), Value::Null);
         m.insert("accountId".into(), Value::from(DEFAULT_PROJECT_ID));
         m.insert("description".into(), Value::Null);
-        m.insert("kind".into(), Value::from(m["type"].clone()));
+        m.insert("kind".into(), m["type"].clone());
         m.insert("uuid".into(), Value::from(uuid_of(kind, n)));
         put_date(m, "created", Some(rec.created));
         let removed = rec
