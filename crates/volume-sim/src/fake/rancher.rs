@@ -50,17 +50,68 @@
 //! | `GET /volumes`, `POST /volumes` | list (filters, sort, `limit`/`marker`); create → 201 |
 //! | `GET`, `PUT`, `DELETE /volumes/{id}` | get (removed ones too); update `description`/`driverOpts`/`hostId`; remove → 200, 405 when not removable |
 //! | `POST /volumes/{id}?action=` | `allocate`, `deallocate`, `remove`, `purge`, `update`, `reverttosnapshot`, `restorefrombackup` → 202; `snapshot` → 200 with the snapshot |
-//! | `GET /snapshots`, `GET`, `DELETE /snapshots/{id}`, `POST ?action=backup`/`remove` | snapshots; `backup` → 202 with the backup |
+//! | `GET /snapshots`, `GET`, `DELETE /snapshots/{id}`, `POST ?action=backup`/`remove` | snapshots; `backup` (input `backupTargetId`, required) → 200 with the backup |
 //! | `GET /backups`, `GET`, `DELETE /backups/{id}`, `POST ?action=remove` | backups |
 //! | `GET /storagedrivers`, `GET /storagedrivers/{id}` | `local` (no capabilities) and `rancher-longhorn` (`snapshot`, `schedule.size`) |
-//! | `GET /hosts`, `GET /hosts/{id}` | the engine's seeded instances, as hosts |
+//! | `GET /hosts`, `GET /hosts/{id}` | the engine's seeded instances, as hosts (`1h1`, `1h2`...) |
+//! | `GET /backuptargets`, `GET /backuptargets/1bt1` | the one backup target |
+//! | `GET /volumes/{id}/snapshots`, `.../backups`, `/snapshots/{id}/backups` | the related collections the `links` name |
 //!
 //! The type segment may be the schema id or its plural, in any case
 //! (`/v1/volume`, `/v2-beta/storageDrivers`), as Cattle resolves both.
 //!
+//! # States and time
+//!
+//! A volume follows Cattle's processes (reference §6): create goes
+//! `registering` → `inactive`; `allocate` `activating` → `active`;
+//! `deallocate` `deactivating` → `inactive`; remove (`DELETE` or the
+//! action) `removing` → `removed`; `purge` `purging` → `purged` (the
+//! engine's volume is deleted then); `update` `updating-*`;
+//! `reverttosnapshot` `reverting-*`; `restorefrombackup` `restoring-*`.
+//! Each takes its [`DEFAULT_DELAYS`] entry on the engine's clock (create:
+//! `create`; allocate: `attach`; deallocate: `detach`; remove and purge:
+//! `delete`; update: `resize`, zero by default; revert and restore:
+//! `restore`), shows `transitioning: "yes"` meanwhile, and offers exactly
+//! the actions whose process starts from the state it shows
+//! (`snapshot`, `reverttosnapshot` and `restorefrombackup` only on a
+//! resting volume whose storage driver has the `snapshot` capability).
+//! These processes are the dialect's, not the engine's: a test moves them
+//! with [`Engine::advance`](crate::engine::Engine::advance) (or a wall
+//! clock), not `step`/`run_until_quiet`. Snapshots and backups show the
+//! engine's states in Cattle's words (`creating`, `created`, `removing`,
+//! then `removed`). A `Stuck` fault on an operation keeps it transitioning;
+//! `LandInError` ends it with `transitioning: "error"` and a
+//! `transitioningMessage`, as a failed Cattle process does.
+//!
 //! # Choices where the reference is silent
 //!
-//! See the module's README section; each is repeated where it is made.
+//! - Links and action URLs are absolute, built from `http://` and the
+//!   request's `Host` header (the loopback address when it is missing or
+//!   odd), in the version and scope the request used. `X-API-Schemas` of a
+//!   project-scoped request is the project's `…/projects/1a5/schemas`, and
+//!   its schemas' `collection` links stay in the project.
+//! - One project, `1a5`, served to the one key pair; `/v2-beta/volumes`
+//!   (an environment key's view) and `/v2-beta/projects/1a5/volumes` are
+//!   the same collection. Another project id is a 404.
+//! - Ids: one sequence for volumes, snapshots and backups (`1v1`, `1s2`,
+//!   `1b3`), as Cattle's database ids share none but never repeat.
+//!   `externalId` of a volume is the engine's volume id (the NBD export
+//!   name).
+//! - Storage drivers: `local` (`1sd1`, no capabilities) and
+//!   `rancher-longhorn` (`1sd2`, `snapshot` and `schedule.size`). A
+//!   `driver` naming neither is accepted with no storage driver (as
+//!   Cattle does), so it has no capabilities. `sizeMb` becomes the engine
+//!   size rounded up to whole GiB; without it a volume is 1 GiB.
+//! - `stackId` and `volumeTemplateId` name resources the fake does not
+//!   have: any value is 422 `InvalidReference`.
+//! - Update writes `description`, `driverOpts` and `hostId` in any state
+//!   and ignores the other fields; `PUT` answers 200, the `update` action
+//!   202.
+//! - The maximum `limit` is 3000 (Cattle's code since 2016; its
+//!   documentation says 1000).
+//! - 404, 405, 401 and 409 carry `message` equal to `code` (`Not Found`,
+//!   `Method not allowed`); validation errors naming a field carry
+//!   `message: null`. Injected errors carry their status's code.
 
 mod envelope;
 mod errors;
@@ -80,8 +131,9 @@ use super::{
     Principal, Rejection,
 };
 use crate::engine::policy::any_reasonable_name;
-use crate::engine::{Delays, Engine, IdStyle, Policy, SimOp};
+use crate::engine::{AttachedResize, Delays, Engine, IdStyle, Policy, SimOp};
 use crate::nbd::ExportSource;
+use volume_core::Size;
 
 pub use envelope::Version;
 pub use resources::RancherState;
@@ -114,24 +166,37 @@ pub const DEFAULT_DELAYS: Delays = {
 
 /// The [`Policy`] the engine runs with under this fake: volumes of 1 GiB
 /// (the size of a volume created without `sizeMb`) up to 16 TiB, snapshots
-/// and backups (from snapshots), no clones, delete with snapshots allowed
-/// (Cattle keeps snapshots of a purged volume).
+/// and backups (taken from snapshots), no clones and no volumes created
+/// from a snapshot (Cattle's create has no such field), no resize, delete
+/// with snapshots allowed (a purged volume's snapshots and backups stay).
 pub fn policy() -> Policy {
-    let mut p = Policy::default();
-    p.provider = "rancher";
-    p.default_size = Some(volume_core::Size::gib(1));
-    p.name_rule = any_reasonable_name;
-    p.max_name_len = Some(255);
-    p.delete_with_snapshots = true;
-    p.clone = false;
-    p.incremental_backups = false;
-    p.labels = false;
-    p.volume_types = &[];
-    p.id_style = IdStyle::Prefixed;
-    p.delays = DEFAULT_DELAYS;
-    p.default_page_size = filters::DEFAULT_LIMIT;
-    p.max_page_size = filters::MAX_LIMIT;
-    p
+    Policy {
+        provider: "rancher",
+        min_size: Size::gib(1),
+        max_size: Size::gib(16 * 1024),
+        size_step: 1,
+        default_size: Some(Size::gib(1)),
+        name_rule: any_reasonable_name,
+        max_name_len: Some(255),
+        unique_names: false,
+        attached_resize: AttachedResize::Refused,
+        delete_with_snapshots: true,
+        detach_needs_stopped: false,
+        max_attachments_per_instance: 16,
+        snapshots: true,
+        volume_from_snapshot: false,
+        volume_from_snapshot_larger: false,
+        clone: false,
+        backups: true,
+        incremental_backups: false,
+        labels: false,
+        volume_types: &[],
+        id_style: IdStyle::Prefixed,
+        delays: DEFAULT_DELAYS,
+        default_page_size: filters::DEFAULT_LIMIT,
+        max_page_size: filters::MAX_LIMIT,
+        lifecycle: &[],
+    }
 }
 
 // ----- configuration ----------------------------------------------------------
@@ -353,5 +418,56 @@ impl Dialect for RancherDialect {
         _rate: Option<&super::RateStatus>,
     ) -> FakeResponse {
         envelope::finish(response, route)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_auth(value: &str) -> FakeRequest {
+        let mut r = FakeRequest::new(http::Method::GET, "/v2-beta/volumes");
+        r.headers.insert("authorization", value.parse().unwrap());
+        r
+    }
+
+    fn basic(user: &str, pass: &str) -> String {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        format!("Basic {token}")
+    }
+
+    #[test]
+    fn basic_credentials_must_match_whole() {
+        let d = RancherDialect {
+            access_key: "ak".into(),
+            secret_key: "s:k".into(),
+        };
+        assert!(d.check_basic(&with_auth(&basic("ak", "s:k"))));
+        assert!(d.check_basic(&with_auth(&format!("basic {}", &basic("ak", "s:k")[6..]))));
+        for wrong in [
+            basic("ak", "s:"),
+            basic("a", "ks:k"),
+            basic("ak", "s:kk"),
+            "Bearer x".to_owned(),
+            "Basic".to_owned(),
+            "Basic ###".to_owned(),
+        ] {
+            assert!(!d.check_basic(&with_auth(&wrong)), "{wrong}");
+        }
+        assert!(!d.check_basic(&FakeRequest::new(http::Method::GET, "/v2-beta")));
+    }
+
+    #[test]
+    fn keys_never_show_in_debug() {
+        let builder = RancherFakeBuilder::default().keys("access-XYZ", "secret-XYZ");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("XYZ"), "{shown}");
+        let fake = builder.build();
+        assert!(!format!("{fake:?} {:?}", fake.dialect()).contains("XYZ"));
+    }
+
+    #[test]
+    fn the_policy_is_consistent() {
+        super::super::dialect::assert_policy(&policy(), 1..=16 * 1024, false, true);
     }
 }

@@ -50,13 +50,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub(super) const ALL: [Kind; 6] = [
-        Kind::Volume,
-        Kind::Snapshot,
-        Kind::Backup,
-        Kind::StorageDriver,
-        Kind::Host,
-        Kind::BackupTarget,
+    pub(super) const ALL: [Self; 6] = [
+        Self::Volume,
+        Self::Snapshot,
+        Self::Backup,
+        Self::StorageDriver,
+        Self::Host,
+        Self::BackupTarget,
     ];
 
     /// The schema id (`storageDriver`).
@@ -86,8 +86,8 @@ impl Kind {
 
     /// The kind a path segment names: the schema id or its plural, in any
     /// case (Cattle registers both, case-insensitively).
-    fn from_segment(segment: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| {
+    fn from_segment(segment: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| {
             segment.eq_ignore_ascii_case(k.type_name()) || segment.eq_ignore_ascii_case(k.plural())
         })
     }
@@ -164,6 +164,9 @@ pub enum Target {
     Delete(Kind, String),
     /// `POST {resource}?action={name}`.
     Action(Kind, String, String),
+    /// `GET {resource}/{link}`: a resource's related collection
+    /// (`volumes/1v3/snapshots`), of kind `.2`.
+    Related(Kind, String, Kind),
     /// Refused before authentication (no such path, wrong method).
     Refused(Rejection),
 }
@@ -196,6 +199,8 @@ impl Route {
             Target::List(Kind::Snapshot) => SimOp::ListSnapshots,
             Target::List(Kind::Backup) => SimOp::ListBackups,
             Target::List(Kind::Host) => SimOp::ListInstances,
+            Target::Related(_, _, Kind::Snapshot) => SimOp::ListSnapshots,
+            Target::Related(_, _, Kind::Backup) => SimOp::ListBackups,
             Target::Get(Kind::Volume, _) => SimOp::GetVolume,
             Target::Get(Kind::Snapshot, _) => SimOp::GetSnapshot,
             Target::Get(Kind::Backup, _) => SimOp::GetBackup,
@@ -255,17 +260,17 @@ pub(super) fn route(request: &FakeRequest, segments: &[&str]) -> Route {
     };
     let mut segs = segments;
     if let ["projects", project, rest @ ..] = segs {
-        if !rest.is_empty() || request.method != Method::GET {
-            if *project != DEFAULT_PROJECT_ID {
-                return Route {
-                    base,
-                    target: Target::Refused(errors::not_found()),
-                    no_challenge,
-                };
-            }
-            base.scoped = true;
-            segs = rest;
+        if *project != DEFAULT_PROJECT_ID {
+            return Route {
+                base,
+                target: Target::Refused(errors::not_found()),
+                no_challenge,
+            };
         }
+        // Everything below a project, the project itself included, is
+        // scoped: its links and `X-API-Schemas` stay in the project.
+        base.scoped = true;
+        segs = rest;
     }
     let target = target(request, &base, segs);
     Route {
@@ -284,20 +289,14 @@ fn target(request: &FakeRequest, base: &Base, segs: &[&str]) -> Target {
         .find(|(k, _)| k == "action")
         .map(|(_, v)| v.into_owned());
     match segs {
+        [] if get && base.scoped => Target::Project,
         [] if get => Target::Root,
         [] => refuse(errors::method_not_allowed()),
         ["schemas"] if get => Target::Schemas,
         ["schemas", id] if get => Target::Schema(decode(id)),
         ["schemas"] | ["schemas", _] => refuse(errors::method_not_allowed()),
         ["projects"] if get && !base.scoped => Target::Projects,
-        ["projects", p] if get && !base.scoped => {
-            if *p == DEFAULT_PROJECT_ID {
-                Target::Project
-            } else {
-                refuse(errors::not_found())
-            }
-        }
-        ["projects"] | ["projects", _] if !base.scoped => refuse(errors::method_not_allowed()),
+        ["projects"] if !base.scoped => refuse(errors::method_not_allowed()),
         [kind] => match Kind::from_segment(kind) {
             None => refuse(errors::not_found()),
             Some(k) if get => Target::List(k),
@@ -320,6 +319,17 @@ fn target(request: &FakeRequest, base: &Base, segs: &[&str]) -> Target {
                     _ => refuse(errors::method_not_allowed()),
                 }
             }
+        },
+        [kind, id, link] => match (Kind::from_segment(kind), Kind::from_segment(link)) {
+            (Some(parent @ (Kind::Volume | Kind::Snapshot)), Some(child @ Kind::Backup))
+            | (Some(parent @ Kind::Volume), Some(child @ Kind::Snapshot)) => {
+                if get {
+                    Target::Related(parent, decode(id), child)
+                } else {
+                    refuse(errors::method_not_allowed())
+                }
+            }
+            _ => refuse(errors::not_found()),
         },
         _ => refuse(errors::not_found()),
     }
@@ -491,9 +501,12 @@ mod tests {
             routed(Method::GET, "/v2-beta/storageDrivers").target,
             Target::List(Kind::StorageDriver)
         );
+        let p = routed(Method::GET, "/v2-beta/projects/1a5");
+        assert_eq!(p.target, Target::Project);
+        assert!(p.base.scoped);
         assert_eq!(
-            routed(Method::GET, "/v2-beta/projects/1a5").target,
-            Target::Project
+            routed(Method::GET, "/v2-beta/projects").target,
+            Target::Projects
         );
         assert!(routed(Method::GET, "/v2-beta/projects/1a6/volumes")
             .refusal()

@@ -65,7 +65,7 @@ impl ListQuery {
     /// Reads a request's query against a collection's filterable fields.
     /// Unknown fields and modifiers are ignored, as Cattle ignores them.
     pub(super) fn parse(request: &FakeRequest, fields: &[(&'static str, Class)]) -> Self {
-        let mut q = ListQuery {
+        let mut q = Self {
             conditions: Vec::new(),
             sort: None,
             descending: false,

@@ -73,6 +73,7 @@ fn can(driver: Option<&'static Driver>, capability: &str) -> bool {
 /// and when (on the engine's clock).
 #[derive(Debug, Clone)]
 struct Process {
+    from: Duration,
     during: &'static str,
     to: &'static str,
     until: Duration,
@@ -271,6 +272,7 @@ impl Ctx<'_, '_> {
             v.process = None;
         } else {
             v.process = Some(Process {
+                from: now,
                 during,
                 to,
                 until,
@@ -305,7 +307,17 @@ impl Ctx<'_, '_> {
             Target::Schema(id) => schemas::one(base, id)
                 .map(|v| ok(200, &v))
                 .ok_or_else(errors::not_found),
-            Target::List(kind) => self.list(*kind, req),
+            Target::List(kind) => self.list(*kind, req, None),
+            Target::Related(parent, id, child) => {
+                // The parent must exist; its related items are the child
+                // collection filtered by it.
+                self.get(*parent, id)?;
+                let field = match parent {
+                    Kind::Volume => "volumeId",
+                    _ => "snapshotId",
+                };
+                self.list(*child, req, Some((field, id.as_str())))
+            }
             Target::Get(kind, id) => self.get(*kind, id).map(|v| ok(200, &v)),
             Target::Create(_) => self.create(req),
             Target::Update(_, id) => {
@@ -379,7 +391,14 @@ impl Ctx<'_, '_> {
         Value::Object(m)
     }
 
-    fn list(&self, kind: Kind, req: &FakeRequest) -> Result<FakeResponse, Rejection> {
+    /// Lists `kind`; `only`: the related items of one resource (field and
+    /// value), under that resource's link.
+    fn list(
+        &self,
+        kind: Kind,
+        req: &FakeRequest,
+        only: Option<(&str, &str)>,
+    ) -> Result<FakeResponse, Rejection> {
         let fields = schemas::filters_of(kind);
         let query = ListQuery::parse(req, fields);
         let items: Vec<Value> = match kind {
@@ -413,9 +432,23 @@ impl Ctx<'_, '_> {
                 .map(|(i, h)| self.host_json(i, h))
                 .collect(),
         };
-        let url = self.base.collection(kind);
+        let items = match only {
+            Some((field, value)) => items.into_iter().filter(|i| i[field] == value).collect(),
+            None => items,
+        };
+        let url = match only {
+            Some((field, value)) => {
+                let parent = if field == "volumeId" {
+                    Kind::Volume
+                } else {
+                    Kind::Snapshot
+                };
+                format!("{}/{}", self.base.resource(parent, value), kind.plural())
+            }
+            None => self.base.collection(kind),
+        };
         let (page, extra) = query.page(items, &url, fields);
-        let create = (kind == Kind::Volume).then_some(url.as_str());
+        let create = (kind == Kind::Volume && only.is_none()).then_some(url.as_str());
         Ok(ok(
             200,
             &envelope::collection(kind.type_name(), &url, create, page, extra),
@@ -547,8 +580,9 @@ impl Ctx<'_, '_> {
 
     /// Percent of a process done, 0 to 100.
     fn progress(&self, p: &Process) -> u64 {
-        let _ = p;
-        0
+        let total = p.until.saturating_sub(p.from).as_millis().max(1);
+        let done = self.now.saturating_sub(p.from).as_millis().min(total);
+        u64::try_from(done * 100 / total).unwrap_or(100)
     }
 
     fn snapshot_json(&self, n: u64) -> Option<Value> {
@@ -644,7 +678,7 @@ impl Ctx<'_, '_> {
         m.insert("transitioningProgress".into(), Value::Null);
         m.insert("accountId".into(), Value::from(DEFAULT_PROJECT_ID));
         m.insert("description".into(), Value::Null);
-        m.insert("kind".into(), Value::from(m["type"].clone()));
+        m.insert("kind".into(), m["type"].clone());
         m.insert("uuid".into(), Value::from(uuid_of(kind, n)));
         put_date(m, "created", Some(rec.created));
         let removed = rec
@@ -669,7 +703,7 @@ impl Ctx<'_, '_> {
 
     fn backup_target_json(&self) -> Value {
         let mut m = envelope::resource(self.base, Kind::BackupTarget, BACKUP_TARGET_ID, &[], &[]);
-        self.plain_fields(&mut m, "default", "active", 0x6274, BACKUP_TARGET_ID);
+        self.plain_fields(&mut m, "default", "created", 0x6274, BACKUP_TARGET_ID);
         m.insert("kind".into(), Value::from("backupTarget"));
         m.insert("nfsConfig".into(), Value::Null);
         Value::Object(m)

@@ -219,6 +219,12 @@ fn with_common(extra: Vec<Field>) -> Vec<Field> {
     v
 }
 
+/// A project is an account: it has no `accountId` of its own.
+fn without_account(mut fields: Vec<Field>) -> Vec<Field> {
+    fields.retain(|f| f.name != "accountId");
+    fields
+}
+
 fn all() -> Vec<Schema> {
     let input = |id, fields| Schema {
         id,
@@ -325,13 +331,18 @@ fn all() -> Vec<Schema> {
             collection: Some(Kind::BackupTarget),
             collection_methods: &["GET"],
             resource_methods: &["GET"],
-            fields: with_common(vec![
-                e(
-                    "state",
-                    &["active", "creating", "removed", "removing", "requested"],
-                ),
-                f("nfsConfig", "nfsConfig", "c"),
-            ]),
+            fields: {
+                let mut fields = with_common(vec![
+                    e("state", ARTIFACT_STATES),
+                    f("nfsConfig", "nfsConfig", "cn"),
+                ]);
+                for field in &mut fields {
+                    if field.name == "name" {
+                        field.flags = "cur";
+                    }
+                }
+                fields
+            },
             actions: &[
                 ("create", None, "backupTarget"),
                 ("remove", None, "backupTarget"),
@@ -417,7 +428,7 @@ fn all() -> Vec<Schema> {
             collection: None,
             collection_methods: &["GET"],
             resource_methods: &["GET"],
-            fields: with_common(vec![
+            fields: without_account(with_common(vec![
                 e(
                     "state",
                     &[
@@ -441,7 +452,7 @@ fn all() -> Vec<Schema> {
                     default: Some(Value::from("cattle")),
                     ..f("orchestration", "string", "")
                 },
-            ]),
+            ])),
             actions: &[],
             filters: PLAIN_FILTERS,
         },
