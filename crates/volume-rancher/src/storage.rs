@@ -67,6 +67,17 @@ impl Rancher {
         CAPABILITIES.with_snapshots(snapshots)
     }
 
+    /// `Unsupported` for `operation` unless the capabilities include
+    /// snapshots (the default driver was read and has them), so that the
+    /// trait never does what `capabilities()` says it cannot.
+    fn snapshots_supported(&self, operation: &'static str) -> Result<()> {
+        if self.current_capabilities().snapshots {
+            Ok(())
+        } else {
+            Err(Error::unsupported(operation, PROVIDER))
+        }
+    }
+
     /// A volume that is not removed, as Cattle has it.
     async fn live_volume(&self, id: &VolumeId) -> Result<RancherVolume> {
         let v = self.volume(id).await?;
@@ -249,6 +260,7 @@ impl Rancher {
     }
 
     async fn core_create_snapshot(&self, request: &CreateSnapshot) -> Result<Snapshot> {
+        self.snapshots_supported("create_snapshot")?;
         check_name("name", &request.name)?;
         if !request.labels.is_empty() {
             return Err(Error::invalid_input(
@@ -277,6 +289,7 @@ impl Rancher {
     }
 
     async fn core_get_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {
+        self.snapshots_supported("get_snapshot")?;
         let s = self.live_snapshot(id).await?;
         self.core_snapshots(vec![s])
             .await?
@@ -289,6 +302,7 @@ impl Rancher {
         query: &ListSnapshots,
         page: Option<&PageToken>,
     ) -> Result<Page<Snapshot>> {
+        self.snapshots_supported("list_snapshots")?;
         let mut pairs = Vec::new();
         if let Some(volume) = &query.volume_id {
             pairs.push(("volumeId".to_owned(), volume.as_str().to_owned()));
@@ -302,6 +316,7 @@ impl Rancher {
     }
 
     async fn core_delete_snapshot(&self, id: &SnapshotId) -> Result<()> {
+        self.snapshots_supported("delete_snapshot")?;
         let s = self.live_snapshot(id).await?;
         self.remove_snapshot(&s).await?;
         Ok(())

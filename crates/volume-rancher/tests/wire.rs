@@ -561,13 +561,28 @@ async fn the_trait_checks_before_sending() {
             "{e:?}"
         );
     }
+    // The default driver was not read: the trait promises no snapshots,
+    // and keeps to it.
+    assert!(!r.capabilities().snapshots);
     let e = r
-        .create_snapshot(
-            &CreateSnapshot::new(VolumeId::new("1v1").unwrap(), "s").with_label("a", ""),
-        )
+        .create_snapshot(&CreateSnapshot::new(VolumeId::new("1v1").unwrap(), "s"))
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::Unsupported {
+                operation: "create_snapshot",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = r
+        .list_snapshots(&volume_core::ListSnapshots::new(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
     assert!(received(&server).await.is_empty(), "something was sent");
 }
 
