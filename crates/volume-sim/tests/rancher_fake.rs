@@ -1033,3 +1033,34 @@ async fn injected_faults_show_as_cattle_shows_them() {
     let e = c.expect("GET", "/v2-beta/volumes", None, 503).await;
     assert_eq!(e["message"], "busy");
 }
+
+#[tokio::test]
+async fn a_volume_removed_while_registering_can_be_purged() {
+    use volume_sim::engine::Delays;
+    let mut delays = Delays::uniform(SECOND);
+    delays.create = SECOND * 30;
+    let fake = RancherFake::builder().delays(delays).build();
+    let server = fake.start().await;
+    let c = Cloud {
+        origin: server.uri(),
+        fake,
+        _server: server,
+        http: reqwest::Client::new(),
+    };
+    let v = c.create(json!({"name": "early", "driver": "local"})).await;
+    assert_eq!(v["state"], "registering");
+    let v = c
+        .expect("DELETE", v["links"]["self"].as_str().unwrap(), None, 200)
+        .await;
+    assert_eq!(v["state"], "removing");
+    c.advance(SECOND);
+    let v = c.reload(&v).await;
+    let v = c.act(&v, "purge", json!({}), 202).await;
+    c.advance(SECOND);
+    assert_eq!(c.reload(&v).await["state"], "purged");
+    assert!(c
+        .fake
+        .engine()
+        .with(|ctl| ctl.get_volume(DEFAULT_PROJECT_ID, &c.engine_id(&v)))
+        .is_err());
+}

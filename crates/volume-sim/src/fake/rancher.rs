@@ -131,9 +131,10 @@ use super::{
     Principal, Rejection,
 };
 use crate::engine::policy::any_reasonable_name;
-use crate::engine::{AttachedResize, Delays, Engine, IdStyle, Policy, SimOp};
+use crate::engine::{AttachedResize, Delays, Engine, IdStyle, LifecycleRule, Policy, SimOp};
 use crate::nbd::ExportSource;
-use volume_core::Size;
+use volume_core::state::VolumeOp;
+use volume_core::{Size, VolumeState};
 
 pub use envelope::Version;
 pub use resources::RancherState;
@@ -195,9 +196,20 @@ pub fn policy() -> Policy {
         delays: DEFAULT_DELAYS,
         default_page_size: filters::DEFAULT_LIMIT,
         max_page_size: filters::MAX_LIMIT,
-        lifecycle: &[],
+        lifecycle: RANCHER_LIFECYCLE,
     }
 }
+
+/// Where Cattle differs from the core lifecycle table: a volume can be
+/// removed while it is still `registering` (remove starts from
+/// `registering`, reference §6), so its purge may reach the engine's volume
+/// while that is still being created.
+pub const RANCHER_LIFECYCLE: &[LifecycleRule] = &[LifecycleRule::allow(
+    VolumeState::Creating,
+    VolumeOp::Delete,
+    VolumeState::Deleting,
+    VolumeState::Deleted,
+)];
 
 // ----- configuration ----------------------------------------------------------
 
