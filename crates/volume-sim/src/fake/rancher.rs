@@ -127,7 +127,7 @@ use base64::Engine as _;
 
 use super::registry::{Entry, Setting, Settings};
 use super::{
-    Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
+    Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, Rejection,
 };
 use crate::engine::policy::any_reasonable_name;
@@ -392,10 +392,6 @@ impl Dialect for RancherDialect {
 
     fn route(request: &FakeRequest, segments: &[&str]) -> Result<Route, Rejection> {
         Ok(envelope::route(request, segments))
-    }
-
-    fn public(&self, _engine: &Engine, route: &Route, _req: &FakeRequest) -> Option<Answer> {
-        route.refusal().map(|r| Err(r.clone()))
     }
 
     fn authenticate(&self, request: &FakeRequest) -> Result<Principal, Rejection> {

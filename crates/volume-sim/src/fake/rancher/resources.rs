@@ -401,6 +401,21 @@ impl Ctx<'_, '_> {
     ) -> Result<FakeResponse, Rejection> {
         let fields = schemas::filters_of(kind);
         let query = ListQuery::parse(req, fields);
+        if kind == Kind::Volume && only.is_none() {
+            let ids: Vec<u64> = self
+                .st
+                .volumes
+                .iter()
+                .filter(|(_, v)| query.removed || v.removed.is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            let url = self.base.collection(kind);
+            let (page, extra) = query.page_of(ids, |n| self.volume_json(n), &url, fields);
+            return Ok(ok(
+                200,
+                &envelope::collection(kind.type_name(), &url, Some(&url), page, extra),
+            ));
+        }
         let items: Vec<Value> = match kind {
             Kind::Volume => self
                 .st
