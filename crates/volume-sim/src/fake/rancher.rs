@@ -109,6 +109,17 @@
 //!   202.
 //! - The maximum `limit` is 3000 (Cattle's code since 2016; its
 //!   documentation says 1000).
+//! - `/v1` serves the same resources and schemas as `/v2-beta` (Rancher
+//!   1.x still served both from one Cattle); its links stay under `/v1`.
+//! - Every answer is JSON: Cattle's HTML pages for browsers (`Accept: */*`
+//!   with a browser's `User-Agent`) are not served.
+//! - Answers the server itself gives before a fake sees the request (413,
+//!   431) carry a relative `X-API-Schemas: /v2-beta/schemas`, as no `Host`
+//!   is known there.
+//! - Hosts are the engine's instances, but volumes are never attached to
+//!   them in the engine (Rancher mounts volumes into containers), so the
+//!   NBD export serves a Rancher volume's snapshots and backups, not the
+//!   volume itself.
 //! - 404, 405, 401 and 409 carry `message` equal to `code` (`Not Found`,
 //!   `Method not allowed`); validation errors naming a field carry
 //!   `message: null`. Injected errors carry their status's code.
