@@ -228,11 +228,9 @@ impl Ctx<'_, '_> {
     fn settle(&mut self) {
         let now = self.now;
         for v in self.st.volumes.values_mut() {
-            let Some(p) = &v.process else { continue };
-            if now < p.until {
+            let Some(p) = v.process.take_if(|p| p.until <= now) else {
                 continue;
-            }
-            let p = v.process.take().unwrap_or_else(|| unreachable!());
+            };
             if let Some(message) = p.fails {
                 v.state = p.during;
                 v.failed = Some(message);
