@@ -1033,3 +1033,101 @@ async fn injected_faults_show_as_cattle_shows_them() {
     let e = c.expect("GET", "/v2-beta/volumes", None, 503).await;
     assert_eq!(e["message"], "busy");
 }
+
+#[tokio::test]
+async fn a_volume_removed_while_registering_can_be_purged() {
+    use volume_sim::engine::Delays;
+    let mut delays = Delays::uniform(SECOND);
+    delays.create = SECOND * 30;
+    let fake = RancherFake::builder().delays(delays).build();
+    let server = fake.start().await;
+    let c = Cloud {
+        origin: server.uri(),
+        fake,
+        _server: server,
+        http: reqwest::Client::new(),
+    };
+    let v = c.create(json!({"name": "early", "driver": "local"})).await;
+    assert_eq!(v["state"], "registering");
+    let v = c
+        .expect("DELETE", v["links"]["self"].as_str().unwrap(), None, 200)
+        .await;
+    assert_eq!(v["state"], "removing");
+    c.advance(SECOND);
+    let v = c.reload(&v).await;
+    let v = c.act(&v, "purge", json!({}), 202).await;
+    c.advance(SECOND);
+    assert_eq!(c.reload(&v).await["state"], "purged");
+    assert!(c
+        .fake
+        .engine()
+        .with(|ctl| ctl.get_volume(DEFAULT_PROJECT_ID, &c.engine_id(&v)))
+        .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_server_links_name_its_address_and_refusals_are_cattles() {
+    use volume_sim::serve::{Limits, ServeConfig, Server};
+    let mut limits = Limits::default();
+    limits.max_body_bytes = 1024;
+    let config = ServeConfig::default()
+        .with_limits(limits)
+        .with_setting("rancher-access-key", "server-ak")
+        .unwrap()
+        .with_setting("rancher-secret-key", "server-sk")
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = Server::start(listener, &config).await.unwrap();
+    let rancher = server
+        .dialects()
+        .into_iter()
+        .find(|d| d.name == "rancher")
+        .unwrap();
+    let origin = format!("http://{}", server.address());
+    assert_eq!(rancher.base_url, format!("{origin}/v2-beta"));
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{origin}/v2-beta/projects/1a5"))
+        .basic_auth("server-ak", Some("server-sk"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["x-api-schemas"],
+        format!("{origin}/v2-beta/projects/1a5/schemas").as_str()
+    );
+    let project: Value = r.json().await.unwrap();
+    assert_eq!(
+        project["links"]["volumes"],
+        format!("{origin}/v2-beta/projects/1a5/volumes")
+    );
+    // The defaults no longer work once other keys are set.
+    let r = http
+        .get(format!("{origin}/v2-beta/volumes"))
+        .basic_auth(DEFAULT_ACCESS_KEY, Some(DEFAULT_SECRET_KEY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // A body over the server's limit: 413, in Cattle's shape.
+    let r = http
+        .post(format!("{origin}/v2-beta/volumes"))
+        .basic_auth("server-ak", Some("server-sk"))
+        .body(vec![b' '; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.unwrap();
+    assert_error_shape(&body, 413);
+    // Not the Rancher fake's path: never answered by it.
+    let r = http
+        .get(format!("{origin}/v2-betax/volumes"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_ne!(body["type"], "error", "{body}");
+}

@@ -109,6 +109,17 @@
 //!   202.
 //! - The maximum `limit` is 3000 (Cattle's code since 2016; its
 //!   documentation says 1000).
+//! - `/v1` serves the same resources and schemas as `/v2-beta` (Rancher
+//!   1.x still served both from one Cattle); its links stay under `/v1`.
+//! - Every answer is JSON: Cattle's HTML pages for browsers (`Accept: */*`
+//!   with a browser's `User-Agent`) are not served.
+//! - Answers the server itself gives before a fake sees the request (413,
+//!   431) carry a relative `X-API-Schemas: /v2-beta/schemas`, as no `Host`
+//!   is known there.
+//! - Hosts are the engine's instances, but volumes are never attached to
+//!   them in the engine (Rancher mounts volumes into containers), so the
+//!   NBD export serves a Rancher volume's snapshots and backups, not the
+//!   volume itself.
 //! - 404, 405, 401 and 409 carry `message` equal to `code` (`Not Found`,
 //!   `Method not allowed`); validation errors naming a field carry
 //!   `message: null`. Injected errors carry their status's code.
@@ -127,13 +138,14 @@ use base64::Engine as _;
 
 use super::registry::{Entry, Setting, Settings};
 use super::{
-    Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
+    Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, Rejection,
 };
 use crate::engine::policy::any_reasonable_name;
-use crate::engine::{AttachedResize, Delays, Engine, IdStyle, Policy, SimOp};
+use crate::engine::{AttachedResize, Delays, Engine, IdStyle, LifecycleRule, Policy, SimOp};
 use crate::nbd::ExportSource;
-use volume_core::Size;
+use volume_core::state::VolumeOp;
+use volume_core::{Size, VolumeState};
 
 pub use envelope::Version;
 pub use resources::RancherState;
@@ -195,9 +207,20 @@ pub fn policy() -> Policy {
         delays: DEFAULT_DELAYS,
         default_page_size: filters::DEFAULT_LIMIT,
         max_page_size: filters::MAX_LIMIT,
-        lifecycle: &[],
+        lifecycle: RANCHER_LIFECYCLE,
     }
 }
+
+/// Where Cattle differs from the core lifecycle table: a volume can be
+/// removed while it is still `registering` (remove starts from
+/// `registering`, reference §6), so its purge may reach the engine's volume
+/// while that is still being created.
+pub const RANCHER_LIFECYCLE: &[LifecycleRule] = &[LifecycleRule::allow(
+    VolumeState::Creating,
+    VolumeOp::Delete,
+    VolumeState::Deleting,
+    VolumeState::Deleted,
+)];
 
 // ----- configuration ----------------------------------------------------------
 
@@ -380,10 +403,6 @@ impl Dialect for RancherDialect {
 
     fn route(request: &FakeRequest, segments: &[&str]) -> Result<Route, Rejection> {
         Ok(envelope::route(request, segments))
-    }
-
-    fn public(&self, _engine: &Engine, route: &Route, _req: &FakeRequest) -> Option<Answer> {
-        route.refusal().map(|r| Err(r.clone()))
     }
 
     fn authenticate(&self, request: &FakeRequest) -> Result<Principal, Rejection> {

@@ -167,7 +167,9 @@ pub enum Target {
     /// `GET {resource}/{link}`: a resource's related collection
     /// (`volumes/1v3/snapshots`), of kind `.2`.
     Related(Kind, String, Kind),
-    /// Refused before authentication (no such path, wrong method).
+    /// No such path, or a wrong method: refused once the request has
+    /// authenticated (Cattle authenticates first, so without credentials
+    /// even an unknown path is a 401).
     Refused(Rejection),
 }
 
@@ -185,6 +187,7 @@ pub struct Route {
 
 impl Route {
     /// The refusal routing decided on, if any.
+    #[cfg(test)]
     pub(super) fn refusal(&self) -> Option<&Rejection> {
         match &self.target {
             Target::Refused(r) => Some(r),

@@ -121,22 +121,50 @@ impl ListQuery {
     /// `sortLinks`, `pagination`.
     pub(super) fn page(
         &self,
-        mut items: Vec<Value>,
+        items: Vec<Value>,
         self_url: &str,
         fields: &[(&'static str, Class)],
     ) -> (Vec<Value>, Map<String, Value>) {
-        items.retain(|i| self.matches(i));
-        if let Some(field) = &self.sort {
-            items.sort_by(|a, b| compare(a.get(field), b.get(field)));
+        self.page_of(items, |v| v, self_url, fields)
+    }
+
+    /// [`page`](Self::page) over items rendered by `render`: with no
+    /// condition and no sort, only the page asked for is rendered (a plain
+    /// listing of thousands of volumes renders a hundred).
+    pub(super) fn page_of<T>(
+        &self,
+        mut items: Vec<T>,
+        mut render: impl FnMut(T) -> Value,
+        self_url: &str,
+        fields: &[(&'static str, Class)],
+    ) -> (Vec<Value>, Map<String, Value>) {
+        let mut rendered: Vec<Value>;
+        let total;
+        let (start, end);
+        if self.conditions.is_empty() && self.sort.is_none() {
+            if self.descending {
+                items.reverse();
+            }
+            total = items.len();
+            start = self.offset.min(total);
+            end = start.saturating_add(self.limit as usize).min(total);
+            rendered = items.drain(start..end).map(render).collect();
+        } else {
+            rendered = items.into_iter().map(&mut render).collect();
+            rendered.retain(|i| self.matches(i));
+            if let Some(field) = &self.sort {
+                rendered.sort_by(|a, b| compare(a.get(field), b.get(field)));
+            }
+            if self.descending {
+                rendered.reverse();
+            }
+            total = rendered.len();
+            start = self.offset.min(total);
+            end = start.saturating_add(self.limit as usize).min(total);
+            rendered = rendered.drain(start..end).collect();
         }
-        if self.descending {
-            items.reverse();
-        }
-        let total = items.len();
-        let start = self.offset.min(total);
-        let end = start.saturating_add(self.limit as usize).min(total);
+        let page = rendered;
         let partial = end < total;
-        let page: Vec<Value> = items.drain(start..end).collect();
         let next = partial.then(|| {
             let mut pairs = self.rest.clone();
             pairs.push(("marker".into(), format!("m{end}")));
@@ -380,5 +408,26 @@ mod tests {
         assert_eq!(query("limit=0").limit, MAX_LIMIT);
         assert_eq!(query("limit=99999").limit, MAX_LIMIT);
         assert_eq!(query("limit=x").limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn plain_listings_render_only_their_page() {
+        let mut rendered = 0;
+        let (page, extra) = query("limit=3&marker=m2&order=desc").page_of(
+            (0..10).collect::<Vec<u32>>(),
+            |n| {
+                rendered += 1;
+                json!({ "name": format!("v{n}") })
+            },
+            "u",
+            FIELDS,
+        );
+        assert_eq!(rendered, 3);
+        let names: Vec<&str> = page.iter().map(|v| v["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["v7", "v6", "v5"]);
+        assert_eq!(
+            extra["pagination"]["next"],
+            "u?limit=3&order=desc&marker=m5"
+        );
     }
 }

@@ -228,11 +228,9 @@ impl Ctx<'_, '_> {
     fn settle(&mut self) {
         let now = self.now;
         for v in self.st.volumes.values_mut() {
-            let Some(p) = &v.process else { continue };
-            if now < p.until {
+            let Some(p) = v.process.take_if(|p| p.until <= now) else {
                 continue;
-            }
-            let p = v.process.take().unwrap_or_else(|| unreachable!());
+            };
             if let Some(message) = p.fails {
                 v.state = p.during;
                 v.failed = Some(message);
@@ -401,6 +399,21 @@ impl Ctx<'_, '_> {
     ) -> Result<FakeResponse, Rejection> {
         let fields = schemas::filters_of(kind);
         let query = ListQuery::parse(req, fields);
+        if kind == Kind::Volume && only.is_none() {
+            let ids: Vec<u64> = self
+                .st
+                .volumes
+                .iter()
+                .filter(|(_, v)| query.removed || v.removed.is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            let url = self.base.collection(kind);
+            let (page, extra) = query.page_of(ids, |n| self.volume_json(n), &url, fields);
+            return Ok(ok(
+                200,
+                &envelope::collection(kind.type_name(), &url, Some(&url), page, extra),
+            ));
+        }
         let items: Vec<Value> = match kind {
             Kind::Volume => self
                 .st
