@@ -8,12 +8,13 @@
 
 mod support;
 
+use base64::Engine as _;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use support::exoscale_signer::{authorization, soon};
 use support::raw_http::send;
-use volume_sim::fake::{exoscale, linode};
+use volume_sim::fake::{exoscale, linode, rancher};
 use volume_sim::serve::{ServeConfig, Server};
 
 const REQUESTS_PER_PHASE: usize = 1500;
@@ -23,6 +24,7 @@ const REQUESTS_PER_PHASE: usize = 1500;
 enum Owner {
     Linode,
     Exoscale,
+    Rancher,
     Nobody,
 }
 
@@ -35,6 +37,8 @@ fn owner(path: &str) -> Owner {
         Owner::Linode
     } else if under("/v2") {
         Owner::Exoscale
+    } else if under("/v1") || under("/v2-beta") {
+        Owner::Rancher
     } else {
         Owner::Nobody
     }
@@ -54,6 +58,10 @@ fn assert_shape(owner: Owner, status: u16, body: &str, what: &str) {
             v["message"].is_string() && v.get("errors").is_none(),
             "{what}: {status} not in Exoscale's shape: {v}"
         ),
+        Owner::Rancher => assert!(
+            v["type"] == "error" && v["code"].is_string() && v["status"] == status,
+            "{what}: {status} not in Cattle's shape: {v}"
+        ),
         Owner::Nobody => assert_eq!(v["error"], "not_found", "{what}: {v}"),
     }
 }
@@ -61,16 +69,19 @@ fn assert_shape(owner: Owner, status: u16, body: &str, what: &str) {
 /// Everything a tenant has, in both dialects: changed by nothing that
 /// failed to authenticate.
 fn state(server: &Server) -> String {
-    ["linode", "exoscale"]
-        .iter()
-        .map(|name| {
-            let engine = server.fake(name).unwrap().engine();
-            let tenant = "default";
-            let listed = engine
-                .with(|c| format!("{:?}{:?}", c.all_volumes(tenant), c.all_instances(tenant)));
-            format!("{name}: {listed} {:?}", engine.usage(tenant))
-        })
-        .collect()
+    [
+        ("linode", "default"),
+        ("exoscale", "default"),
+        ("rancher", "1a5"),
+    ]
+    .iter()
+    .map(|(name, tenant)| {
+        let engine = server.fake(name).unwrap().engine();
+        let listed =
+            engine.with(|c| format!("{:?}{:?}", c.all_volumes(tenant), c.all_instances(tenant)));
+        format!("{name}: {listed} {:?}", engine.usage(tenant))
+    })
+    .collect()
 }
 
 fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
@@ -174,7 +185,16 @@ fn hostile_path(rng: &mut StdRng, linode_ids: &[String], exoscale_ids: &[String]
         .to_owned(),
         _ => pick(
             rng,
-            &["/", "/v3", "/v4x", "/v2x/zone", "/%2e%2e/v4", "/v1/volumes"],
+            &[
+                "/",
+                "/v3",
+                "/v4x",
+                "/v2x/zone",
+                "/%2e%2e/v4",
+                "/v1x/volumes",
+                "/v1/volumes",
+                "/v2-beta/../v4/volumes",
+            ],
         )
         .to_owned(),
     };
@@ -251,6 +271,14 @@ fn good_auth(method: &str, path: &str, body: &[u8]) -> Option<String> {
                 soon(),
             ))
         }
+        Owner::Rancher => Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                rancher::DEFAULT_ACCESS_KEY,
+                rancher::DEFAULT_SECRET_KEY
+            ))
+        )),
         Owner::Nobody => None,
     }
 }

@@ -30,6 +30,7 @@
 //! | Linode API v4 | [`linode`] | `/v4`, `/v4beta` |
 //! | Exoscale API v2 | [`exoscale`] | `/v2` |
 //! | LunaNode Dynamic API (volumes) | [`lunanode`] | `/api` |
+//! | Rancher 1.x (Cattle) API v2-beta and v1 | [`rancher`] | `/v2-beta`, `/v1` |
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -51,6 +52,7 @@ pub mod lunanode;
 mod message;
 mod mock;
 mod pipeline;
+pub mod rancher;
 pub mod registry;
 mod reject;
 

@@ -142,6 +142,7 @@ pub const REGISTRY: &[Entry] = &[
     super::linode::ENTRY,
     super::exoscale::ENTRY,
     super::lunanode::ENTRY,
+    super::rancher::ENTRY,
 ];
 
 #[cfg(test)]

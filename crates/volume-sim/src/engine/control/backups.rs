@@ -5,7 +5,8 @@
 
 use volume_core::state::{BackupOp, VolumeOp};
 use volume_core::{
-    Backup, BackupId, BackupState, CreateBackup, CreateVolume, Error, RestoreBackup, Volume,
+    Backup, BackupId, BackupState, CreateBackup, CreateVolume, Error, RestoreBackup, SnapshotId,
+    Volume,
 };
 
 use super::super::fault::Fault;
@@ -42,6 +43,66 @@ artifact_kind! {
 }
 
 impl Control {
+    /// Backs up snapshot `snapshot` (rather than its volume's current data):
+    /// a new backup of the snapshot's volume holding the snapshot's bytes,
+    /// `creating` for the backup delay. The snapshot must be available.
+    pub fn backup_snapshot(
+        &mut self,
+        tenant: &str,
+        snapshot: &SnapshotId,
+        name: &str,
+        fault: Option<&Fault>,
+    ) -> Result<Backup> {
+        use super::artifacts::{
+            ArtifactEnd, ArtifactKind as _, ArtifactRec, ArtifactResource as _,
+        };
+        use super::snapshots::Snapshots;
+        if !self.policy.backups {
+            return Err(self.unsupported("create_backup"));
+        }
+        self.check_name(name)?;
+        let rec = self.artifact_rec::<Snapshots>(tenant, snapshot)?;
+        Snapshots::check(snapshot.as_str(), &rec.resource.state, ArtifactUse::Source)?;
+        let volume_id = rec.resource.volume_id.clone().ok_or_else(|| {
+            Error::invalid_input("snapshot_id", format!("snapshot {snapshot} has no volume"))
+        })?;
+        let (data, size, region) = (
+            rec.data.clone(),
+            rec.resource.size,
+            rec.resource.region.clone(),
+        );
+        self.check_quota(tenant, Backups::ONE)?;
+        let (seq, id) = self.mint(Backups::PREFIX);
+        let id = BackupId::new(id).unwrap_or_else(|_| unreachable!("minted ids are valid"));
+        let mut backup = <Backup as super::artifacts::ArtifactResource>::new(
+            id,
+            name,
+            &volume_id,
+            size,
+            region,
+            Backups::TAKING,
+        );
+        backup.stamp(
+            &volume_core::Labels::new(),
+            self.clock.system_time(self.clock.now()),
+        );
+        Backups::store_mut(self).insert(ArtifactRec {
+            tenant: tenant.to_owned(),
+            resource: backup,
+            data,
+            seq,
+        });
+        self.charge_quota(tenant, Backups::ONE);
+        let delay = self.policy.delays.backup;
+        self.finish(
+            delay,
+            Backups::pending(seq, ArtifactEnd::State(Backups::DONE)),
+            Backups::pending(seq, ArtifactEnd::State(Backups::FAILED)),
+            fault,
+        );
+        self.artifact_now::<Backups>(seq)
+    }
+
     /// Restores a backup into a new volume or over an existing one.
     pub fn restore_backup(
         &mut self,
