@@ -77,10 +77,16 @@
 //! - The project id in a Cinder path is not compared with the token's: the
 //!   token alone decides the project (and so the tenant) a request acts for.
 
+mod attach;
+mod backups;
 mod error;
+mod info;
 mod keystone;
 mod microversion;
+mod ops;
 mod routes;
+mod snapshots;
+mod state;
 mod views;
 mod volumes;
 
@@ -434,7 +440,7 @@ impl fmt::Debug for CinderDialect {
     }
 }
 
-pub use volumes::CinderState;
+pub use state::CinderState;
 
 impl CinderDialect {
     /// A fresh `req-<uuid>` for `x-openstack-request-id`.
@@ -527,7 +533,7 @@ impl Dialect for CinderDialect {
         route: &Route,
         req: &FakeRequest,
     ) -> Result<FakeResponse, Rejection> {
-        volumes::run(self, op, route, req)
+        ops::run(self, op, route, req)
     }
 
     fn render(rejection: &Rejection) -> FakeResponse {

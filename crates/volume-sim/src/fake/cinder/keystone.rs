@@ -300,18 +300,18 @@ impl CinderDialect {
             }
             match self.by_app_credential(identity.get("application_credential")) {
                 Ok(rec) => rec,
-                Err(r) => return r,
+                Err(r) => return *r,
             }
         } else if methods.contains(&"password") {
             let user = match self.by_password(identity.get("password")) {
                 Ok(u) => u,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             let project = match scope {
                 None => None,
                 Some(s) => match self.scoped_project(s) {
                     Ok(p) => Some(p),
-                    Err(r) => return r,
+                    Err(r) => return *r,
                 },
             };
             TokenRec {
@@ -336,7 +336,7 @@ impl CinderDialect {
                 None => old.project.clone(),
                 Some(s) => match self.scoped_project(s) {
                     Ok(p) => Some(p),
-                    Err(r) => return r,
+                    Err(r) => return *r,
                 },
             };
             TokenRec {
@@ -356,13 +356,13 @@ impl CinderDialect {
             .header("x-subject-token", id)
     }
 
-    fn by_password(&self, password: Option<&Value>) -> Result<&User, FakeResponse> {
+    fn by_password(&self, password: Option<&Value>) -> Result<&User, Box<FakeResponse>> {
         let user = password
             .and_then(Value::as_object)
             .and_then(|p| p.get("user"))
             .and_then(Value::as_object)
-            .ok_or_else(|| bad_request("'user' is a required property"))?;
-        let secret = str_of(user, "password").ok_or_else(|| unauthorized(NEEDS_AUTH))?;
+            .ok_or_else(|| Box::new(bad_request("'user' is a required property")))?;
+        let secret = str_of(user, "password").ok_or_else(|| Box::new(unauthorized(NEEDS_AUTH)))?;
         let found = match (str_of(user, "id"), str_of(user, "name")) {
             (Some(id), _) => self.identity.users.iter().find(|u| u.id == id),
             (None, Some(name)) if is_domain(user.get("domain")) => {
@@ -372,15 +372,17 @@ impl CinderDialect {
         };
         match found {
             Some(u) if constant_time_eq(u.password.as_bytes(), secret.as_bytes()) => Ok(u),
-            _ => Err(unauthorized(NEEDS_AUTH)),
+            _ => Err(Box::new(unauthorized(NEEDS_AUTH))),
         }
     }
 
-    fn by_app_credential(&self, cred: Option<&Value>) -> Result<TokenRec, FakeResponse> {
-        let cred = cred
-            .and_then(Value::as_object)
-            .ok_or_else(|| bad_request("'application_credential' is a required property"))?;
-        let secret = str_of(cred, "secret").ok_or_else(|| unauthorized(NEEDS_AUTH))?;
+    fn by_app_credential(&self, cred: Option<&Value>) -> Result<TokenRec, Box<FakeResponse>> {
+        let cred = cred.and_then(Value::as_object).ok_or_else(|| {
+            Box::new(bad_request(
+                "'application_credential' is a required property",
+            ))
+        })?;
+        let secret = str_of(cred, "secret").ok_or_else(|| Box::new(unauthorized(NEEDS_AUTH)))?;
         let found = match (str_of(cred, "id"), str_of(cred, "name")) {
             (Some(id), _) => self.identity.app_credentials.iter().find(|a| a.id == id),
             (None, Some(name)) => {
@@ -403,13 +405,13 @@ impl CinderDialect {
         };
         let Some(a) = found.filter(|a| constant_time_eq(a.secret.as_bytes(), secret.as_bytes()))
         else {
-            return Err(unauthorized(NEEDS_AUTH));
+            return Err(Box::new(unauthorized(NEEDS_AUTH)));
         };
         let user = self
             .identity
             .users
             .get(a.user)
-            .ok_or_else(|| unauthorized(NEEDS_AUTH))?;
+            .ok_or_else(|| Box::new(unauthorized(NEEDS_AUTH)))?;
         Ok(TokenRec {
             user_id: user.id.clone(),
             user_name: user.name.clone(),
@@ -422,11 +424,11 @@ impl CinderDialect {
         })
     }
 
-    fn scoped_project(&self, scope: &Value) -> Result<Project, FakeResponse> {
+    fn scoped_project(&self, scope: &Value) -> Result<Project, Box<FakeResponse>> {
         let p = scope
             .get("project")
             .and_then(Value::as_object)
-            .ok_or_else(|| unauthorized(NEEDS_AUTH))?;
+            .ok_or_else(|| Box::new(unauthorized(NEEDS_AUTH)))?;
         let project = &self.identity.project;
         let ok = match (str_of(p, "id"), str_of(p, "name")) {
             (Some(id), _) => id == project.id,
@@ -436,7 +438,7 @@ impl CinderDialect {
         if ok {
             Ok(project.clone())
         } else {
-            Err(unauthorized(NEEDS_AUTH))
+            Err(Box::new(unauthorized(NEEDS_AUTH)))
         }
     }
 
