@@ -97,7 +97,7 @@ use std::time::Duration;
 
 use volume_core::Size;
 
-use super::registry::{Entry, Setting, Settings};
+use super::registry::{Entry, Setting, Settings, BASE_URL_PLACEHOLDER};
 use super::{
     Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, Rejection,
@@ -371,32 +371,39 @@ pub const ENTRY: Entry = Entry {
 };
 
 /// The banner's credentials: the user, project and application credential,
-/// then a `clouds.yaml` entry ready to paste (its `auth_url` is the address
-/// printed on the left, which the banner line starts with).
+/// then a `clouds.yaml` entry ready to paste (`openstack --os-cloud
+/// volume-sim volume list`). A password or secret shows only when it is
+/// the documented default.
 fn banner(s: &Settings) -> String {
     let user = s.shown("cinder-user");
     let password = s.shown("cinder-password");
     let project = s.shown("cinder-project");
-    format!(
-        "user: {user}   password: {password}   project: {project}   domain: {DEFAULT_DOMAIN}   region: {DEFAULT_REGION}\n\
-         {:<8} application credential: {}   secret: {}\n\
-         {:<8} clouds.yaml (auth_url: the URL above):\n\
-         {:<8}   clouds:\n\
-         {:<8}     volume-sim:\n\
-         {:<8}       auth:\n\
-         {:<8}         auth_url: <the URL above>\n\
-         {:<8}         username: {user}\n\
-         {:<8}         password: {password}\n\
-         {:<8}         project_name: {project}\n\
-         {:<8}         user_domain_name: {DEFAULT_DOMAIN}\n\
-         {:<8}         project_domain_name: {DEFAULT_DOMAIN}\n\
-         {:<8}       region_name: {DEFAULT_REGION}\n\
-         {:<8}       identity_api_version: 3",
-        "",
+    let pad = |line: &str| format!("\n{:<8} {line}", "");
+    let mut out = format!(
+        "user: {user}   password: {password}   project: {project}   domain: {DEFAULT_DOMAIN}   region: {DEFAULT_REGION}"
+    );
+    out.push_str(&pad(&format!(
+        "application credential: {}   secret: {}",
         s.shown("cinder-app-credential-id"),
-        s.shown("cinder-app-credential-secret"),
-        "", "", "", "", "", "", "", "", "", "", "", ""
-    )
+        s.shown("cinder-app-credential-secret")
+    )));
+    out.push_str(&pad("clouds.yaml:"));
+    for line in [
+        "  clouds:".to_owned(),
+        "    volume-sim:".to_owned(),
+        "      auth:".to_owned(),
+        format!("        auth_url: {BASE_URL_PLACEHOLDER}"),
+        format!("        username: {user}"),
+        format!("        password: {password}"),
+        format!("        project_name: {project}"),
+        format!("        user_domain_name: {DEFAULT_DOMAIN}"),
+        format!("        project_domain_name: {DEFAULT_DOMAIN}"),
+        format!("      region_name: {DEFAULT_REGION}"),
+        "      identity_api_version: 3".to_owned(),
+    ] {
+        out.push_str(&pad(&line));
+    }
+    out
 }
 
 fn build_from_settings(
