@@ -275,6 +275,14 @@ impl CinderDialect {
             KeystoneRoute::V3 => FakeResponse::json(200, &json!({"version": version(&origin)})),
             KeystoneRoute::IssueToken => self.issue_token(req, &origin),
             KeystoneRoute::Token => self.check_token(req, &origin),
+            KeystoneRoute::NotFound => {
+                keystone_error(404, "Not Found", "The resource could not be found.")
+            }
+            KeystoneRoute::MethodNotAllowed => keystone_error(
+                405,
+                "Method Not Allowed",
+                "The method is not allowed for the requested URL.",
+            ),
         }
     }
 

@@ -18,6 +18,10 @@ pub enum KeystoneRoute {
     IssueToken,
     /// `GET`, `HEAD`, `DELETE /identity/v3/auth/tokens`.
     Token,
+    /// A path Keystone does not serve here: its 404.
+    NotFound,
+    /// A method the path does not take: its 405.
+    MethodNotAllowed,
 }
 
 /// A Cinder request below `/volume/v3[/{project_id}]`; ids are
@@ -187,7 +191,7 @@ pub(super) fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejec
     let path = request.path.as_str();
     let m = &request.method;
     if path == "/identity" || path.starts_with("/identity/") {
-        return keystone(m, segs).map(Route::Keystone);
+        return Ok(Route::Keystone(keystone(m, segs)));
     }
     if path == "/compute" || path.starts_with("/compute/") {
         return match segs {
@@ -222,15 +226,17 @@ pub(super) fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejec
     }
 }
 
-fn keystone(m: &Method, segs: &[&str]) -> Result<KeystoneRoute, Rejection> {
+/// Keystone's routes; its refusals are routes too, so that they are
+/// answered in Keystone's shape rather than Cinder's.
+fn keystone(m: &Method, segs: &[&str]) -> KeystoneRoute {
     let get = *m == Method::GET || *m == Method::HEAD;
     match segs {
-        [] if get => Ok(KeystoneRoute::Versions),
-        ["v3"] if get => Ok(KeystoneRoute::V3),
-        ["v3", "auth", "tokens"] if *m == Method::POST => Ok(KeystoneRoute::IssueToken),
-        ["v3", "auth", "tokens"] if get || *m == Method::DELETE => Ok(KeystoneRoute::Token),
-        [] | ["v3"] | ["v3", "auth", "tokens"] => Err(not_allowed()),
-        _ => Err(error::resource_not_found()),
+        [] if get => KeystoneRoute::Versions,
+        ["v3"] if get => KeystoneRoute::V3,
+        ["v3", "auth", "tokens"] if *m == Method::POST => KeystoneRoute::IssueToken,
+        ["v3", "auth", "tokens"] if get || *m == Method::DELETE => KeystoneRoute::Token,
+        [] | ["v3"] | ["v3", "auth", "tokens"] => KeystoneRoute::MethodNotAllowed,
+        _ => KeystoneRoute::NotFound,
     }
 }
 
