@@ -1136,3 +1136,44 @@ async fn types_qos_zones_and_the_project_less_url() {
     assert_eq!(a.status, 404);
     assert_fault(&a.body, 404);
 }
+
+#[tokio::test]
+async fn keystone_shows_the_project_to_a_valid_token() {
+    let c = cloud().await;
+    let auth = CinderFake::auth_url(&c.server);
+    let get = |url: String, token: &str| {
+        let http = c.http.clone();
+        let token = token.to_owned();
+        async move {
+            let r = http
+                .get(url)
+                .header("x-auth-token", token)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, list) = get(format!("{auth}/projects?name={DEFAULT_PROJECT}"), &c.token).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["projects"][0]["id"], c.project.as_str());
+    let (_, none) = get(format!("{auth}/projects?name=other"), &c.token).await;
+    assert_eq!(none["projects"], json!([]));
+    let (status, one) = get(format!("{auth}/projects/{}", c.project), &c.token).await;
+    assert_eq!(
+        (status, &one["project"]["name"]),
+        (200, &json!(DEFAULT_PROJECT))
+    );
+    let (status, missing) = get(format!("{auth}/projects/abc"), &c.token).await;
+    assert_eq!((status, &missing["error"]["code"]), (404, &json!(404)));
+    let (status, refused) = get(format!("{auth}/projects"), "nope").await;
+    assert_eq!(
+        (status, &refused["error"]["title"]),
+        (401, &json!("Unauthorized"))
+    );
+    let (status, other) = get(format!("{auth}/users"), &c.token).await;
+    assert_eq!(
+        (status, &other["error"]["title"]),
+        (404, &json!("Not Found"))
+    );
+}

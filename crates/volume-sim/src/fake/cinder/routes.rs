@@ -18,6 +18,10 @@ pub enum KeystoneRoute {
     IssueToken,
     /// `GET`, `HEAD`, `DELETE /identity/v3/auth/tokens`.
     Token,
+    /// `GET /identity/v3/projects` (`?name=` filters).
+    Projects,
+    /// `GET /identity/v3/projects/{id}`.
+    Project(String),
     /// A path Keystone does not serve here: its 404.
     NotFound,
     /// A method the path does not take: its 405.
@@ -235,7 +239,11 @@ fn keystone(m: &Method, segs: &[&str]) -> KeystoneRoute {
         ["v3"] if get => KeystoneRoute::V3,
         ["v3", "auth", "tokens"] if *m == Method::POST => KeystoneRoute::IssueToken,
         ["v3", "auth", "tokens"] if get || *m == Method::DELETE => KeystoneRoute::Token,
-        [] | ["v3"] | ["v3", "auth", "tokens"] => KeystoneRoute::MethodNotAllowed,
+        ["v3", "projects"] if get => KeystoneRoute::Projects,
+        ["v3", "projects", id] if get => KeystoneRoute::Project(decode(id)),
+        [] | ["v3"] | ["v3", "auth", "tokens"] | ["v3", "projects"] | ["v3", "projects", _] => {
+            KeystoneRoute::MethodNotAllowed
+        }
         _ => KeystoneRoute::NotFound,
     }
 }
