@@ -1177,3 +1177,90 @@ async fn keystone_shows_the_project_to_a_valid_token() {
         (404, &json!("Not Found"))
     );
 }
+
+#[tokio::test]
+async fn injected_faults_come_back_in_cinders_shape() {
+    let c = cloud().await;
+    let e = c.fake.engine();
+    e.inject(
+        FaultRule::new(Fault::ErrorBefore {
+            status: 503,
+            message: "try later".into(),
+        })
+        .on(SimOp::CreateVolume),
+    );
+    let a = c
+        .send("POST", "/volumes", Some(&json!({"volume": {"size": 1}})))
+        .await;
+    assert_eq!(a.status, 503);
+    assert_eq!(a.body["serviceUnavailable"]["code"], 503);
+    assert_eq!(
+        c.expect("GET", "/volumes", None, 200).await["volumes"],
+        json!([])
+    );
+    e.clear_faults();
+
+    let id = c.volume_of("f", 1).await;
+    // The fault is decided by the action the body names.
+    e.inject(
+        FaultRule::new(Fault::ErrorBefore {
+            status: 500,
+            message: String::new(),
+        })
+        .on(SimOp::ResizeVolume),
+    );
+    let a = c
+        .send(
+            "POST",
+            &format!("/volumes/{id}/action"),
+            Some(&json!({"os-extend": {"new_size": 2}})),
+        )
+        .await;
+    assert_eq!(a.status, 500);
+    assert!(a.body["computeFault"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    c.expect(
+        "POST",
+        &format!("/volumes/{id}/action"),
+        Some(&json!({"os-set_bootable": {"bootable": true}})),
+        200,
+    )
+    .await;
+    e.clear_faults();
+    let v = c.expect("GET", &format!("/volumes/{id}"), None, 200).await;
+    assert_eq!(v["volume"]["size"], 1);
+
+    e.inject(
+        FaultRule::new(Fault::RateLimited {
+            retry_after: Duration::from_secs(7),
+        })
+        .on(SimOp::ListVolumes),
+    );
+    let a = c.send("GET", "/volumes/detail", None).await;
+    assert_eq!(a.status, 429);
+    assert_eq!(a.header("retry-after"), Some("7"));
+    assert_eq!(a.body["overLimit"]["retryAfter"], "7");
+    e.clear_faults();
+
+    // After the change: the caller sees an error, the volume is attached.
+    let server = c.server_id().await;
+    e.inject(
+        FaultRule::new(Fault::ErrorAfter {
+            status: 502,
+            message: "gateway".into(),
+        })
+        .on(SimOp::AttachVolume),
+    );
+    let a = c
+        .send_url(
+            "POST",
+            &format!("{}/servers/{server}/os-volume_attachments", c.compute),
+            Some(&json!({"volumeAttachment": {"volumeId": id}})),
+        )
+        .await;
+    assert_eq!(a.status, 502);
+    assert_eq!(a.body["computeFault"]["code"], 502);
+    c.advance(1);
+    assert_eq!(c.status(&id).await, "in-use");
+}

@@ -82,7 +82,7 @@ impl Ctx<'_> {
             C::ShowVolume(id) => self.show_volume(id),
             C::UpdateVolume(id) => self.update_volume(id),
             C::DeleteVolume(id) => self.delete_volume(id),
-            C::VolumeAction(id) => self.volume_action(id),
+            C::VolumeAction(id, _) => self.volume_action(id),
             C::VolumeMetadata(m, id) => self.volume_metadata(m, id),
             C::VolumeMetadataKey(m, id, key) => self.volume_metadata_key(m, id, key),
             C::ListSnapshots { detail } => self.list_snapshots(*detail),

@@ -33,16 +33,21 @@ pub enum KeystoneRoute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)] // each variant is named after its endpoint
 pub enum CinderApi {
-    ListVolumes { detail: bool },
+    ListVolumes {
+        detail: bool,
+    },
     CreateVolume,
     VolumesSummary,
     ShowVolume(String),
     UpdateVolume(String),
     DeleteVolume(String),
-    VolumeAction(String),
+    /// The volume, and the action the body names (for fault decisions).
+    VolumeAction(String, Option<String>),
     VolumeMetadata(Method, String),
     VolumeMetadataKey(Method, String, String),
-    ListSnapshots { detail: bool },
+    ListSnapshots {
+        detail: bool,
+    },
     CreateSnapshot,
     ShowSnapshot(String),
     UpdateSnapshot(String),
@@ -50,14 +55,18 @@ pub enum CinderApi {
     SnapshotAction(String),
     SnapshotMetadata(Method, String),
     SnapshotMetadataKey(Method, String, String),
-    ListBackups { detail: bool },
+    ListBackups {
+        detail: bool,
+    },
     CreateBackup,
     ShowBackup(String),
     UpdateBackup(String),
     DeleteBackup(String),
     RestoreBackup(String),
     BackupAction(String),
-    ListAttachments { detail: bool },
+    ListAttachments {
+        detail: bool,
+    },
     CreateAttachment,
     ShowAttachment(String),
     UpdateAttachment(String),
@@ -135,7 +144,13 @@ impl Route {
                 SimOp::UpdateVolume
             }
             C::DeleteVolume(_) => SimOp::DeleteVolume,
-            C::VolumeAction(_) => SimOp::ResizeVolume,
+            C::VolumeAction(_, action) => match action.as_deref() {
+                Some("os-extend") => SimOp::ResizeVolume,
+                Some("os-attach" | "os-reserve") => SimOp::AttachVolume,
+                Some("os-detach" | "os-begin_detaching" | "os-force_detach") => SimOp::DetachVolume,
+                Some("os-force_delete") => SimOp::DeleteVolume,
+                _ => SimOp::UpdateVolume,
+            },
             C::ListSnapshots { .. } => SimOp::ListSnapshots,
             C::CreateSnapshot => SimOp::CreateSnapshot,
             C::ShowSnapshot(_)
@@ -220,7 +235,12 @@ pub(super) fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejec
             if rest.is_empty() && *m == Method::GET {
                 return Ok(Route::VolumeVersions { versioned: true });
             }
-            let api = cinder(m, rest)?;
+            let api = match cinder(m, rest)? {
+                CinderApi::VolumeAction(id, _) => {
+                    CinderApi::VolumeAction(id, action_name(&request.body))
+                }
+                other => other,
+            };
             Ok(Route::Cinder {
                 api,
                 header: request.header("openstack-api-version").map(str::to_owned),
@@ -232,6 +252,14 @@ pub(super) fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejec
 
 /// Keystone's routes; its refusals are routes too, so that they are
 /// answered in Keystone's shape rather than Cinder's.
+/// The action a `POST .../action` body names: its only key.
+fn action_name(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<serde_json::Value>(body).ok()? {
+        serde_json::Value::Object(m) if m.len() == 1 => m.keys().next().cloned(),
+        _ => None,
+    }
+}
+
 fn keystone(m: &Method, segs: &[&str]) -> KeystoneRoute {
     let get = *m == Method::GET || *m == Method::HEAD;
     match segs {
@@ -289,7 +317,7 @@ fn cinder(m: &Method, segs: &[&str]) -> Result<CinderApi, Rejection> {
         ["volumes", v] if get => C::ShowVolume(d(v)),
         ["volumes", v] if put => C::UpdateVolume(d(v)),
         ["volumes", v] if delete => C::DeleteVolume(d(v)),
-        ["volumes", v, "action"] if post => C::VolumeAction(d(v)),
+        ["volumes", v, "action"] if post => C::VolumeAction(d(v), None),
         ["volumes", v, "metadata"] if get || post || put => C::VolumeMetadata(m.clone(), d(v)),
         ["volumes", v, "metadata", k] if get || put || delete => {
             C::VolumeMetadataKey(m.clone(), d(v), d(k))
