@@ -1013,15 +1013,18 @@ async fn a_volume_that_lands_in_error_explains_itself_in_a_message() {
     c.fake
         .engine()
         .inject(FaultRule::new(Fault::LandInError).on(SimOp::CreateVolume));
-    let v = c
-        .expect(
-            "POST",
-            "/volumes",
-            Some(&json!({"volume": {"size": 1}})),
-            202,
-        )
+    let created = c
+        .send("POST", "/volumes", Some(&json!({"volume": {"size": 1}})))
         .await;
-    let id = v["volume"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.status, 202);
+    let request_id = created.header("x-openstack-request-id").unwrap().to_owned();
+    let ids = created
+        .headers
+        .get_all("x-openstack-request-id")
+        .iter()
+        .count();
+    assert_eq!(ids, 1);
+    let id = created.body["volume"]["id"].as_str().unwrap().to_owned();
     c.at("3.3");
     let none = c.expect("GET", "/messages", None, 200).await;
     assert_eq!(none["messages"], json!([]));
@@ -1037,6 +1040,7 @@ async fn a_volume_that_lands_in_error_explains_itself_in_a_message() {
         m["user_message"],
         "No storage could be allocated for this volume request."
     );
+    assert_eq!(m["request_id"], request_id.as_str());
     let mid = m["id"].as_str().unwrap().to_owned();
     c.expect("GET", &format!("/messages/{mid}"), None, 200)
         .await;

@@ -601,8 +601,14 @@ impl Dialect for CinderDialect {
         route: Option<&Route>,
         _rate: Option<&super::RateStatus>,
     ) -> FakeResponse {
-        let id = self.request_id();
-        let mut response = response.header("x-openstack-request-id", &id);
+        // An operation that recorded a message set its id already.
+        let (id, mut response) = match response.headers.get("x-openstack-request-id") {
+            Some(id) => (id.to_str().unwrap_or_default().to_owned(), response),
+            None => {
+                let id = self.request_id();
+                (id.clone(), response.header("x-openstack-request-id", id))
+            }
+        };
         if response.status >= 400 {
             response = response.header("x-compute-request-id", &id);
         }

@@ -65,11 +65,15 @@ pub(super) fn run(
         request_id: d.request_id(),
     };
     ctx.forget_gone();
-    match (api, route) {
+    let answer = match (api, route) {
         (Some(api), _) => ctx.cinder(api),
         (None, Route::Nova(nova)) => ctx.nova(nova),
         _ => Err(error::resource_not_found()),
-    }
+    };
+    // The id messages recorded by this request name is the one it answers
+    // with.
+    let id = ctx.request_id;
+    answer.map(|r| r.header("x-openstack-request-id", id))
 }
 
 impl Ctx<'_> {
