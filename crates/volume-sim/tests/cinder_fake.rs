@@ -1268,3 +1268,54 @@ async fn injected_faults_come_back_in_cinders_shape() {
     c.advance(1);
     assert_eq!(c.status(&id).await, "in-use");
 }
+
+#[tokio::test]
+async fn the_served_banner_has_a_ready_clouds_yaml_and_no_chosen_secret() {
+    use volume_sim::fake::registry::Settings;
+    use volume_sim::serve::{ServeConfig, Server};
+    let mut config = ServeConfig::default();
+    config.settings = Settings::defaults()
+        .with("cinder-user", "alice")
+        .with("cinder-password", "hunter2-password")
+        .with("cinder-app-credential-secret", "hunter2-secret");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = Server::start(listener, &config).await.unwrap();
+    let cinder = server
+        .dialects()
+        .into_iter()
+        .find(|d| d.name == "cinder")
+        .unwrap();
+    let auth_url = format!("http://{}/identity/v3", server.address());
+    assert_eq!(cinder.base_url, auth_url);
+    assert!(
+        !cinder.credentials.contains("hunter2"),
+        "{}",
+        cinder.credentials
+    );
+    assert!(cinder
+        .credentials
+        .contains(&format!("auth_url: {auth_url}")));
+    assert!(cinder.credentials.contains("username: alice"));
+    assert!(cinder
+        .credentials
+        .contains("(as given with --cinder-password)"));
+    assert!(!cinder.credentials.contains("{base_url}"));
+    // The configured user logs in; the default one no longer does.
+    let http = reqwest::Client::new();
+    let login = |user: &str, password: &str| {
+        let http = http.clone();
+        let body = password_body(user, password, DEFAULT_PROJECT);
+        let url = format!("{auth_url}/auth/tokens");
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(login("alice", "hunter2-password").await, 201);
+    assert_eq!(login(DEFAULT_USER, DEFAULT_PASSWORD).await, 401);
+}

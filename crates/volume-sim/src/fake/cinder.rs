@@ -419,8 +419,9 @@ pub const ENTRY: Entry = Entry {
 };
 
 /// The banner's credentials: the user, project and application credential,
-/// then a `clouds.yaml` entry ready to paste (`openstack --os-cloud
-/// volume-sim volume list`). A password or secret shows only when it is
+/// then a `clouds.yaml` ready to paste, with a cloud for each
+/// (`openstack --os-cloud volume-sim volume list`,
+/// `--os-cloud volume-sim-app-credential`). A password or secret shows only when it is
 /// the documented default.
 fn banner(s: &Settings) -> String {
     let user = s.shown("cinder-user");
@@ -446,6 +447,20 @@ fn banner(s: &Settings) -> String {
         format!("        project_name: {project}"),
         format!("        user_domain_name: {DEFAULT_DOMAIN}"),
         format!("        project_domain_name: {DEFAULT_DOMAIN}"),
+        format!("      region_name: {DEFAULT_REGION}"),
+        "      identity_api_version: 3".to_owned(),
+        "    volume-sim-app-credential:".to_owned(),
+        "      auth_type: v3applicationcredential".to_owned(),
+        "      auth:".to_owned(),
+        format!("        auth_url: {BASE_URL_PLACEHOLDER}"),
+        format!(
+            "        application_credential_id: {}",
+            s.shown("cinder-app-credential-id")
+        ),
+        format!(
+            "        application_credential_secret: {}",
+            s.shown("cinder-app-credential-secret")
+        ),
         format!("      region_name: {DEFAULT_REGION}"),
         "      identity_api_version: 3".to_owned(),
     ] {
