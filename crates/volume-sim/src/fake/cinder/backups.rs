@@ -395,20 +395,8 @@ impl Ctx<'_> {
             .restore_backup(self.tenant, &b.id, &req, self.fault)
             .map_err(|e| self.core(e))?;
         let vid = v.id.as_str().to_owned();
-        let user = self.user_id.clone();
-        let tenant = self.tenant.to_owned();
         let now = self.now();
-        let e = self
-            .st
-            .volumes
-            .entry(vid.clone())
-            .or_insert_with(|| super::state::VolumeExtra {
-                tenant,
-                user_id: user,
-                ..Default::default()
-            });
-        e.backup_id = Some(id.to_owned());
-        e.updated_at = Some(now);
+        self.extra_mut(&vid).updated_at = Some(now);
         if matches!(self.fault, Some(Fault::LandInError)) {
             let delay = self.c.policy().delays.restore;
             self.message(

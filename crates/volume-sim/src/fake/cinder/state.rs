@@ -27,8 +27,6 @@ pub(super) struct VolumeExtra {
     pub(super) retyping_until: Option<Duration>,
     /// The image a volume was created from (its bytes are not simulated).
     pub(super) image_id: Option<String>,
-    /// The backup a volume was created from.
-    pub(super) backup_id: Option<String>,
     /// Each attached instance's attachment: its id, when, and the device.
     pub(super) attached: HashMap<String, AttachInfo>,
 }

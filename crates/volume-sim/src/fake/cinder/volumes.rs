@@ -517,14 +517,10 @@ impl Ctx<'_> {
             .create_volume(self.tenant, &req, self.fault)
             .map_err(|e| self.core(e))?;
         let id = created.id.as_str().to_owned();
-        let now = self.now();
         let e = self.extra_mut(&id);
         e.description = description;
         e.bootable = image.is_some();
         e.image_id = image;
-        e.backup_id = backup;
-        e.updated_at = None;
-        let _ = now;
         if matches!(self.fault, Some(Fault::LandInError)) {
             let delay = self.c.policy().delays.create;
             self.message(
