@@ -560,3 +560,54 @@ pub(super) fn metadata_matches(filter: &str, labels: &Labels) -> bool {
 pub(super) fn accepted() -> FakeResponse {
     FakeResponse::empty(202)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_take_cinders_words() {
+        for t in ["true", "1", "yes", "ON", "y", "t"] {
+            assert_eq!(parse_bool(&Value::from(t)), Some(true), "{t}");
+        }
+        for f in ["false", "0", "no", "off", "N", "f"] {
+            assert_eq!(parse_bool(&Value::from(f)), Some(false), "{f}");
+        }
+        assert_eq!(parse_bool(&Value::from("maybe")), None);
+        assert_eq!(parse_bool(&json!(1)), None);
+        assert_eq!(parse_bool(&json!(true)), Some(true));
+    }
+
+    #[test]
+    fn metadata_keys_follow_the_schema() {
+        let ok = json!({"a-b_c:d. /e": "v"});
+        assert!(labels_of(ok.as_object().unwrap()).is_ok());
+        for bad in [
+            json!({"": "v"}),
+            json!({"a*": "v"}),
+            json!({"k": 1}),
+            json!({"k": "x".repeat(256)}),
+        ] {
+            assert!(labels_of(bad.as_object().unwrap()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn metadata_filters_read_json_and_python_dicts() {
+        let mut labels = Labels::new();
+        labels.insert("k".into(), "v".into());
+        assert!(metadata_matches(r#"{"k": "v"}"#, &labels));
+        assert!(metadata_matches("{'k': 'v'}", &labels));
+        assert!(!metadata_matches("{'k': 'w'}", &labels));
+        assert!(!metadata_matches("not a dict", &labels));
+    }
+
+    #[test]
+    fn only_refuses_unknown_keys() {
+        let m = json!({"a": 1, "b": 2});
+        assert!(only(m.as_object().unwrap(), &["a", "b"]).is_ok());
+        let r = only(m.as_object().unwrap(), &["a"]).unwrap_err();
+        assert_eq!(r.status, 400);
+        assert!(r.message.contains("'b' was unexpected"));
+    }
+}
