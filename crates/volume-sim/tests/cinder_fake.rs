@@ -1319,3 +1319,56 @@ async fn the_served_banner_has_a_ready_clouds_yaml_and_no_chosen_secret() {
     assert_eq!(login("alice", "hunter2-password").await, 201);
     assert_eq!(login(DEFAULT_USER, DEFAULT_PASSWORD).await, 401);
 }
+
+#[tokio::test]
+async fn an_attached_volume_backs_up_only_with_force_and_retypes_in_use() {
+    let c = cloud().await;
+    let server = c.server_id().await;
+    let id = c.volume_of("ab", 1).await;
+    let a = c
+        .send_url(
+            "POST",
+            &format!("{}/servers/{server}/os-volume_attachments", c.compute),
+            Some(&json!({"volumeAttachment": {"volumeId": id, "device": "/dev/vdc"}})),
+        )
+        .await;
+    assert_eq!(a.body["volumeAttachment"]["device"], "/dev/vdc");
+    c.advance(1);
+    let refused = c
+        .send(
+            "POST",
+            "/backups",
+            Some(&json!({"backup": {"volume_id": id}})),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert_fault(&refused.body, 400);
+    c.expect(
+        "POST",
+        "/backups",
+        Some(&json!({"backup": {"volume_id": id, "force": true}})),
+        202,
+    )
+    .await;
+    assert_eq!(c.status(&id).await, "backing-up");
+    c.advance(1);
+    assert_eq!(c.status(&id).await, "in-use");
+    c.expect(
+        "POST",
+        &format!("/volumes/{id}/action"),
+        Some(&json!({"os-retype": {"new_type": "ssd", "migration_policy": "on-demand"}})),
+        202,
+    )
+    .await;
+    assert_eq!(c.status(&id).await, "retyping");
+    c.advance(1);
+    assert_eq!(c.status(&id).await, "in-use");
+    let a = c
+        .send(
+            "POST",
+            &format!("/volumes/{id}/action"),
+            Some(&json!({"os-retype": {"new_type": "ssd", "migration_policy": "sometimes"}})),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+}
