@@ -279,8 +279,15 @@ async fn version_documents_and_the_microversion_header() {
     let nova = c.send_url("GET", &c.compute.clone(), None).await;
     assert_eq!(nova.body["version"]["version"], "2.1");
 
-    // No header: 3.0, echoed.
+    // No header: 3.0, echoed. A listing (written after the engine's lock)
+    // carries one request id like every answer.
     let a = c.send("GET", "/volumes", None).await;
+    let ids = a.headers.get_all("x-openstack-request-id").iter().count();
+    assert_eq!(ids, 1);
+    assert!(a
+        .header("x-openstack-request-id")
+        .unwrap()
+        .starts_with("req-"));
     assert_eq!(a.header("openstack-api-version"), Some("volume 3.0"));
     assert_eq!(a.header("vary"), Some("OpenStack-API-Version"));
     c.at("3.50");

@@ -154,6 +154,7 @@ use crate::engine::{AttachedResize, Delays, Engine, IdStyle, Policy, SimOp};
 use crate::nbd::ExportSource;
 
 pub use microversion::Microversion;
+pub use ops::CinderReply;
 pub use routes::Route;
 
 /// The user a fake accepts when none is configured (password
@@ -532,7 +533,7 @@ impl Dialect for CinderDialect {
     type Route = Route;
     type Config = CinderConfig;
     type State = CinderState;
-    type Reply = FakeResponse;
+    type Reply = CinderReply;
     const DEFAULT_REGIONS: &'static [&'static str] = &[DEFAULT_AVAILABILITY_ZONE];
 
     fn policy() -> Policy {
@@ -602,7 +603,7 @@ impl Dialect for CinderDialect {
         op: &mut Operation<'_, CinderState>,
         route: &Route,
         req: &FakeRequest,
-    ) -> Result<FakeResponse, Rejection> {
+    ) -> Result<CinderReply, Rejection> {
         ops::run(self, op, route, req)
     }
 

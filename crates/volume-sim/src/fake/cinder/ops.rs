@@ -33,13 +33,90 @@ pub(super) struct Ctx<'a> {
     pub(super) request_id: String,
 }
 
+/// What rendering an answer needs from the request, owned, so that JSON
+/// can be written after the engine's lock is released.
+#[derive(Debug, Clone)]
+pub(super) struct Shape {
+    pub(super) origin: String,
+    pub(super) tenant: String,
+    pub(super) mv: Microversion,
+    pub(super) user_id: String,
+}
+
+/// What an operation hands back from under the engine's lock: the answer,
+/// or what it read, written out as JSON once the lock is released (long
+/// volume listings).
+pub enum CinderReply {
+    /// The answer, written under the lock.
+    Now(FakeResponse),
+    /// The answer, to write after the lock.
+    Later(Box<dyn FnOnce() -> FakeResponse + Send>),
+}
+
+impl std::fmt::Debug for CinderReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Now(r) => f.debug_tuple("Now").field(&r.status).finish(),
+            Self::Later(_) => f.write_str("Later"),
+        }
+    }
+}
+
+impl From<CinderReply> for FakeResponse {
+    fn from(reply: CinderReply) -> Self {
+        match reply {
+            CinderReply::Now(r) => r,
+            CinderReply::Later(write) => write(),
+        }
+    }
+}
+
+/// One page of a listing, chosen under the lock: its items, the next
+/// page's URL and the total count when asked for.
+pub(super) struct Selected<T> {
+    collection: String,
+    items: Vec<T>,
+    next: Option<String>,
+    count: Option<usize>,
+}
+
+impl<T> Selected<T> {
+    /// The page as Cinder writes it: `{collection: [...],
+    /// collection_links?, count?}`.
+    pub(super) fn into_json(self, render: impl Fn(&T) -> Value) -> Value {
+        let mut out = Map::new();
+        let rendered: Vec<Value> = self.items.iter().map(render).collect();
+        out.insert(self.collection.clone(), Value::Array(rendered));
+        if let Some(href) = self.next {
+            out.insert(
+                format!("{}_links", self.collection),
+                json!([{"href": href, "rel": "next"}]),
+            );
+        }
+        if let Some(count) = self.count {
+            out.insert("count".to_owned(), Value::from(count));
+        }
+        Value::Object(out)
+    }
+
+    /// The same page over other items (what rendering needs of each).
+    pub(super) fn map<U>(self, f: impl FnMut(T) -> U) -> Selected<U> {
+        Selected {
+            collection: self.collection,
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+            count: self.count,
+        }
+    }
+}
+
 /// Carries out `route` (Cinder or Nova) under the engine's lock.
 pub(super) fn run(
     d: &CinderDialect,
     op: &mut Operation<'_, CinderState>,
     route: &Route,
     req: &FakeRequest,
-) -> Result<FakeResponse, Rejection> {
+) -> Result<CinderReply, Rejection> {
     let now = op.control.now();
     let user_id = req
         .header("x-auth-token")
@@ -66,21 +143,37 @@ pub(super) fn run(
     };
     ctx.forget_gone();
     let answer = match (api, route) {
-        (Some(api), _) => ctx.cinder(api),
-        (None, Route::Nova(nova)) => ctx.nova(nova),
+        (Some(CinderApi::ListVolumes { detail }), _) => ctx.list_volumes(*detail),
+        (Some(api), _) => ctx.cinder(api).map(CinderReply::Now),
+        (None, Route::Nova(nova)) => ctx.nova(nova).map(CinderReply::Now),
         _ => Err(error::resource_not_found()),
     };
     // The id messages recorded by this request name is the one it answers
     // with.
     let id = ctx.request_id;
-    answer.map(|r| r.header("x-openstack-request-id", id))
+    answer.map(|reply| match reply {
+        CinderReply::Now(r) => CinderReply::Now(r.header("x-openstack-request-id", id)),
+        CinderReply::Later(write) => CinderReply::Later(Box::new(move || {
+            write().header("x-openstack-request-id", id)
+        })),
+    })
 }
 
 impl Ctx<'_> {
+    /// What rendering needs from this request.
+    pub(super) fn shape(&self) -> Shape {
+        Shape {
+            origin: self.origin.clone(),
+            tenant: self.tenant.to_owned(),
+            mv: self.mv,
+            user_id: self.user_id.clone(),
+        }
+    }
+
     fn cinder(&mut self, api: &CinderApi) -> Result<FakeResponse, Rejection> {
         use CinderApi as C;
         match api {
-            C::ListVolumes { detail } => self.list_volumes(*detail),
+            C::ListVolumes { detail } => self.list_volumes(*detail).map(FakeResponse::from),
             C::CreateVolume => self.create_volume(),
             C::VolumesSummary => self.volumes_summary(),
             C::ShowVolume(id) => self.show_volume(id),
@@ -256,11 +349,23 @@ impl Ctx<'_> {
     pub(super) fn page<T>(
         &self,
         list: Listing<'_>,
-        mut items: Vec<T>,
+        items: Vec<T>,
         key: impl Fn(&T, &str) -> Option<SortKey>,
         id_of: impl Fn(&T) -> &str,
         render: impl Fn(&Self, &T) -> Value,
     ) -> Result<Value, Rejection> {
+        let page = self.select(list, items, key, id_of)?;
+        Ok(page.into_json(|t| render(self, t)))
+    }
+
+    /// The page [`page`](Self::page) writes, chosen but not rendered.
+    pub(super) fn select<T>(
+        &self,
+        list: Listing<'_>,
+        mut items: Vec<T>,
+        key: impl Fn(&T, &str) -> Option<SortKey>,
+        id_of: impl Fn(&T) -> &str,
+    ) -> Result<Selected<T>, Rejection> {
         let Listing {
             collection,
             link_path,
@@ -319,30 +424,24 @@ impl Ctx<'_> {
             },
         };
         let effective = limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-        let page: Vec<&T> = ranked
-            .iter()
+        let with_count = self.mv.at_least(45) && self.query_flag("with_count")?;
+        let page: Vec<T> = ranked
+            .into_iter()
             .map(|(_, t)| t)
             .skip(start.saturating_add(offset))
             .take(effective)
             .collect();
-        let with_count = self.mv.at_least(45) && self.query_flag("with_count")?;
-        let mut out = Map::new();
-        let rendered: Vec<Value> = page.iter().map(|t| render(self, t)).collect();
-        out.insert(collection.to_owned(), Value::Array(rendered));
         let seen = if with_count { count } else { page.len() };
-        if let Some(last) = page.last() {
-            if effective <= seen {
-                let href = self.next_href(link_path, id_of(last));
-                out.insert(
-                    format!("{collection}_links"),
-                    json!([{"href": href, "rel": "next"}]),
-                );
-            }
-        }
-        if with_count {
-            out.insert("count".to_owned(), Value::from(count));
-        }
-        Ok(Value::Object(out))
+        let next = page
+            .last()
+            .filter(|_| effective <= seen)
+            .map(|last| self.next_href(link_path, id_of(last)));
+        Ok(Selected {
+            collection: collection.to_owned(),
+            items: page,
+            next,
+            count: with_count.then_some(count),
+        })
     }
 
     /// The sort keys asked for: `sort=k[:dir],...` or `sort_key`/`sort_dir`.

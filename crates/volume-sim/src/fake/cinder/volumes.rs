@@ -26,7 +26,7 @@ use super::error::{self, bad_request, not_found};
 use super::info::{type_id, type_named};
 use super::ops::{
     accepted, labels_json, labels_of, metadata, metadata_matches, only, opt_string, parse_bool,
-    Ctx, Listing, SortKey,
+    CinderReply, Ctx, Listing, Shape, SortKey,
 };
 use super::state::{MessageRec, VolumeExtra};
 use super::views::links;
@@ -158,129 +158,26 @@ impl Ctx<'_> {
         e.updated_at = Some(now);
     }
 
-    /// The detail view of a volume (reference §3.2), by microversion.
-    ///
-    /// `extended`: with the `os-vol-*` attributes of show and detail (the
+    /// The detail view of a volume (reference §3.2), by microversion;
+    /// `extended` adds the `os-vol-*` attributes of show and detail (the
     /// create and update answers have none).
     pub(super) fn volume_json(&self, v: &Volume, extended: bool) -> Value {
-        let extra = self.st.volumes.get(v.id.as_str());
-        let status = self.volume_status(v);
-        let type_name = self.volume_type_of(v);
-        let attachments: Vec<Value> = if matches!(v.state, VolumeState::Attaching) {
-            Vec::new()
-        } else {
-            v.attachments
-                .iter()
-                .map(|a| {
-                    let info = extra.and_then(|e| e.attached.get(a.instance.as_str()));
-                    json!({
-                        "id": v.id.as_str(),
-                        "attachment_id": info.map_or_else(|| v.id.as_str().to_owned(), |i| i.attachment_id.clone()),
-                        "volume_id": v.id.as_str(),
-                        "server_id": a.instance.as_str(),
-                        "host_name": null,
-                        "device": info.map(|i| i.device.clone()).or_else(|| a.device.clone()).unwrap_or_else(|| "/dev/vdb".to_owned()),
-                        "attached_at": Self::time(info.map(|i| i.at)),
-                    })
-                })
-                .collect()
-        };
-        let (snapshot_id, source_volid) = match &v.source {
-            VolumeSource::Snapshot(s) => (Value::from(s.as_str()), Value::Null),
-            VolumeSource::Volume(s) => (Value::Null, Value::from(s.as_str())),
-            _ => (Value::Null, Value::Null),
-        };
-        let name = if v.name.is_empty() {
-            Value::Null
-        } else {
-            Value::from(v.name.as_str())
-        };
-        let mut out = json!({
-            "attachments": attachments,
-            "availability_zone": v.region.as_str(),
-            "bootable": if extra.is_some_and(|e| e.bootable) { "true" } else { "false" },
-            "consistencygroup_id": null,
-            "created_at": Self::time(v.created_at),
-            "description": extra.and_then(|e| e.description.clone()),
-            "encrypted": false,
-            "id": v.id.as_str(),
-            "links": links(&self.origin, self.tenant, "volumes", v.id.as_str()),
-            "metadata": labels_json(&v.labels),
-            "migration_status": null,
-            "multiattach": false,
-            "name": name,
-            "os-vol-host-attr:host": "volume-sim@sim#sim",
-            "os-vol-mig-status-attr:migstat": null,
-            "os-vol-mig-status-attr:name_id": null,
-            "os-vol-tenant-attr:tenant_id": self.tenant,
-            "replication_status": null,
-            "size": v.size.as_gib(),
-            "snapshot_id": snapshot_id,
-            "source_volid": source_volid,
-            "status": status,
-            "updated_at": Self::time(extra.and_then(|e| e.updated_at)),
-            "user_id": extra.map_or_else(|| self.user_id.clone(), |e| e.user_id.clone()),
-            "volume_type": type_name,
-        });
-        let m = out.as_object_mut();
-        let Some(m) = m else { return out };
-        if !extended {
-            for k in [
-                "os-vol-host-attr:host",
-                "os-vol-mig-status-attr:migstat",
-                "os-vol-mig-status-attr:name_id",
-                "os-vol-tenant-attr:tenant_id",
-            ] {
-                m.remove(k);
-            }
-        }
-        if let Some(image) = extra.and_then(|e| e.image_id.as_ref()) {
-            m.insert("volume_image_metadata".into(), json!({"image_id": image}));
-        }
-        if self.mv.at_least(13) {
-            m.insert("group_id".into(), Value::Null);
-        }
-        if self.mv.at_least(21) {
-            m.insert("provider_id".into(), Value::Null);
-        }
-        if self.mv.at_least(48) {
-            m.insert(
-                "service_uuid".into(),
-                Value::from("0f7d1a3b-5e6c-4d8f-9a2b-1c3d5e7f9a0b"),
-            );
-            // Before 3.69 a null `shared_targets` shows as `true`.
-            let shared = if self.mv.at_least(69) {
-                Value::Null
-            } else {
-                Value::Bool(true)
-            };
-            m.insert("shared_targets".into(), shared);
-        }
-        if self.mv.at_least(61) {
-            m.insert("cluster_name".into(), Value::Null);
-        }
-        if self.mv.at_least(63) {
-            let type_name = self.volume_type_of(v);
-            m.insert("volume_type_id".into(), Value::from(type_id(&type_name)));
-        }
-        if self.mv.at_least(65) {
-            m.insert("consumes_quota".into(), Value::Bool(true));
-        }
-        out
+        render_volume(&self.shape(), &self.view(v), extended)
     }
 
-    /// The summary view: `id`, `links`, `name`.
-    fn volume_summary(&self, v: &Volume) -> Value {
-        json!({
-            "id": v.id.as_str(),
-            "links": links(&self.origin, self.tenant, "volumes", v.id.as_str()),
-            "name": if v.name.is_empty() { Value::Null } else { Value::from(v.name.as_str()) },
-        })
+    /// What rendering `v` needs from under the engine's lock.
+    pub(super) fn view(&self, v: &Volume) -> VolumeView {
+        VolumeView {
+            extra: self.st.volumes.get(v.id.as_str()).cloned(),
+            status: self.volume_status(v),
+            type_name: self.volume_type_of(v),
+            volume: v.clone(),
+        }
     }
 
     // ----- list ---------------------------------------------------------------
 
-    pub(super) fn list_volumes(&mut self, detail: bool) -> Result<FakeResponse, Rejection> {
+    pub(super) fn list_volumes(&mut self, detail: bool) -> Result<CinderReply, Rejection> {
         let filters = self.filters();
         let all = self.c.all_volumes(self.tenant);
         let mut kept = Vec::with_capacity(all.len());
@@ -316,24 +213,26 @@ impl Ctx<'_> {
             })
         };
         let path = if detail { "volumes/detail" } else { "volumes" };
-        let body = self.page(
-            Listing {
-                collection: "volumes",
-                link_path: path,
-                kind: "Volume",
-            },
-            kept,
-            key,
-            |v| v.id.as_str(),
-            |ctx, v| {
+        let list = Listing {
+            collection: "volumes",
+            link_path: path,
+            kind: "Volume",
+        };
+        let page = self.select(list, kept, key, |v| v.id.as_str())?;
+        // Only what the page needs is copied out; the JSON is written
+        // after the engine's lock is released.
+        let page = page.map(|v| self.view(&v));
+        let shape = self.shape();
+        Ok(CinderReply::Later(Box::new(move || {
+            let body = page.into_json(|view| {
                 if detail {
-                    ctx.volume_json(v, true)
+                    render_volume(&shape, view, true)
                 } else {
-                    ctx.volume_summary(v)
+                    summary_json(&shape, &view.volume)
                 }
-            },
-        )?;
-        Ok(FakeResponse::json(200, &body))
+            });
+            FakeResponse::json(200, &body)
+        })))
     }
 
     fn volume_matches(&self, v: &Volume, filters: &[(String, String)]) -> Result<bool, Rejection> {
@@ -978,4 +877,132 @@ impl Ctx<'_> {
         e.retyping_until = Some(until);
         Ok(accepted())
     }
+}
+
+/// What a volume's JSON needs besides the volume: read under the lock,
+/// rendered after.
+#[derive(Debug, Clone)]
+pub(super) struct VolumeView {
+    volume: Volume,
+    extra: Option<VolumeExtra>,
+    status: String,
+    type_name: String,
+}
+
+/// A volume's detail view (reference §3.2) for `shape`: the JSON, written
+/// without the engine's lock.
+pub(super) fn render_volume(shape: &Shape, view: &VolumeView, extended: bool) -> Value {
+    let v = &view.volume;
+    let extra = view.extra.as_ref();
+    let status = view.status.as_str();
+    let type_name = view.type_name.as_str();
+    let attachments: Vec<Value> = if matches!(v.state, VolumeState::Attaching) {
+        Vec::new()
+    } else {
+        v.attachments
+            .iter()
+            .map(|a| {
+                let info = extra.and_then(|e| e.attached.get(a.instance.as_str()));
+                json!({
+                    "id": v.id.as_str(),
+                    "attachment_id": info.map_or_else(|| v.id.as_str().to_owned(), |i| i.attachment_id.clone()),
+                    "volume_id": v.id.as_str(),
+                    "server_id": a.instance.as_str(),
+                    "host_name": null,
+                    "device": info.map(|i| i.device.clone()).or_else(|| a.device.clone()).unwrap_or_else(|| "/dev/vdb".to_owned()),
+                    "attached_at": Ctx::time(info.map(|i| i.at)),
+                })
+            })
+            .collect()
+    };
+    let (snapshot_id, source_volid) = match &v.source {
+        VolumeSource::Snapshot(s) => (Value::from(s.as_str()), Value::Null),
+        VolumeSource::Volume(s) => (Value::Null, Value::from(s.as_str())),
+        _ => (Value::Null, Value::Null),
+    };
+    let name = if v.name.is_empty() {
+        Value::Null
+    } else {
+        Value::from(v.name.as_str())
+    };
+    let mut out = json!({
+        "attachments": attachments,
+        "availability_zone": v.region.as_str(),
+        "bootable": if extra.is_some_and(|e| e.bootable) { "true" } else { "false" },
+        "consistencygroup_id": null,
+        "created_at": Ctx::time(v.created_at),
+        "description": extra.and_then(|e| e.description.clone()),
+        "encrypted": false,
+        "id": v.id.as_str(),
+        "links": links(&shape.origin, &shape.tenant, "volumes", v.id.as_str()),
+        "metadata": labels_json(&v.labels),
+        "migration_status": null,
+        "multiattach": false,
+        "name": name,
+        "os-vol-host-attr:host": "volume-sim@sim#sim",
+        "os-vol-mig-status-attr:migstat": null,
+        "os-vol-mig-status-attr:name_id": null,
+        "os-vol-tenant-attr:tenant_id": shape.tenant,
+        "replication_status": null,
+        "size": v.size.as_gib(),
+        "snapshot_id": snapshot_id,
+        "source_volid": source_volid,
+        "status": status,
+        "updated_at": Ctx::time(extra.and_then(|e| e.updated_at)),
+        "user_id": extra.map_or_else(|| shape.user_id.clone(), |e| e.user_id.clone()),
+        "volume_type": type_name,
+    });
+    let m = out.as_object_mut();
+    let Some(m) = m else { return out };
+    if !extended {
+        for k in [
+            "os-vol-host-attr:host",
+            "os-vol-mig-status-attr:migstat",
+            "os-vol-mig-status-attr:name_id",
+            "os-vol-tenant-attr:tenant_id",
+        ] {
+            m.remove(k);
+        }
+    }
+    if let Some(image) = extra.and_then(|e| e.image_id.as_ref()) {
+        m.insert("volume_image_metadata".into(), json!({"image_id": image}));
+    }
+    if shape.mv.at_least(13) {
+        m.insert("group_id".into(), Value::Null);
+    }
+    if shape.mv.at_least(21) {
+        m.insert("provider_id".into(), Value::Null);
+    }
+    if shape.mv.at_least(48) {
+        m.insert(
+            "service_uuid".into(),
+            Value::from("0f7d1a3b-5e6c-4d8f-9a2b-1c3d5e7f9a0b"),
+        );
+        // Before 3.69 a null `shared_targets` shows as `true`.
+        let shared = if shape.mv.at_least(69) {
+            Value::Null
+        } else {
+            Value::Bool(true)
+        };
+        m.insert("shared_targets".into(), shared);
+    }
+    if shape.mv.at_least(61) {
+        m.insert("cluster_name".into(), Value::Null);
+    }
+    if shape.mv.at_least(63) {
+        m.insert("volume_type_id".into(), Value::from(type_id(type_name)));
+    }
+    if shape.mv.at_least(65) {
+        m.insert("consumes_quota".into(), Value::Bool(true));
+    }
+    out
+}
+
+/// A volume's summary view: `id`, `links`, `name`.
+fn summary_json(shape: &Shape, v: &Volume) -> Value {
+    json!({
+        "id": v.id.as_str(),
+        "links": links(&shape.origin, &shape.tenant, "volumes", v.id.as_str()),
+        "name": if v.name.is_empty() { Value::Null } else { Value::from(v.name.as_str()) },
+    })
 }
