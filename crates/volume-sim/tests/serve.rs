@@ -392,6 +392,7 @@ mod binary {
     async fn exports_volumes_over_nbd_when_asked() {
         let mut child = spawn(&["--listen", "127.0.0.1:0", "--nbd-listen", "127.0.0.1:0"]);
         let mut out = BufReader::new(child.stdout.take().unwrap());
+        // The banner: one or more lines per dialect, then the NBD line.
         let mut banner = String::new();
         // The dialects' lines (a few lines each at most), then the NBD line.
         for _ in 0..200 {

@@ -31,6 +31,7 @@
 //! | Exoscale API v2 | [`exoscale`] | `/v2` |
 //! | LunaNode Dynamic API (volumes) | [`lunanode`] | `/api` |
 //! | Rancher 1.x (Cattle) API v2-beta and v1 | [`rancher`] | `/v2-beta`, `/v1` |
+//! | OpenStack Keystone v3, Cinder v3, Nova volume attachments | [`cinder`] | `/identity`, `/volume`, `/compute` |
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -45,6 +46,7 @@
 //! # });
 //! ```
 
+pub mod cinder;
 mod dialect;
 pub mod exoscale;
 pub mod linode;
