@@ -29,6 +29,7 @@
 //! |---|---|---|
 //! | Linode API v4 | [`linode`] | `/v4`, `/v4beta` |
 //! | Exoscale API v2 | [`exoscale`] | `/v2` |
+//! | OpenStack Keystone v3, Cinder v3, Nova volume attachments | [`cinder`] | `/identity`, `/volume`, `/compute` |
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -43,6 +44,7 @@
 //! # });
 //! ```
 
+pub mod cinder;
 mod dialect;
 pub mod exoscale;
 pub mod linode;

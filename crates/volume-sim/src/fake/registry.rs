@@ -138,7 +138,11 @@ impl fmt::Debug for Entry {
 }
 
 /// Every dialect volume-sim serves.
-pub const REGISTRY: &[Entry] = &[super::linode::ENTRY, super::exoscale::ENTRY];
+pub const REGISTRY: &[Entry] = &[
+    super::linode::ENTRY,
+    super::exoscale::ENTRY,
+    super::cinder::ENTRY,
+];
 
 #[cfg(test)]
 mod tests {

@@ -157,6 +157,13 @@ impl Control {
         }
     }
 
+    /// `tenant`'s quota (the default quota for a tenant not seen yet).
+    pub fn quota(&self, tenant: &str) -> Quota {
+        self.tenants
+            .get(tenant)
+            .map_or(self.default_quota, |t| t.quota)
+    }
+
     /// What `tenant` holds against its quota (O(1): a running count).
     pub fn quota_usage(&self, tenant: &str) -> QuotaUsage {
         self.tenants
