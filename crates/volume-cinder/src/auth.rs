@@ -126,11 +126,8 @@ impl Credential {
     /// The `{"auth": ...}` body of `POST /v3/auth/tokens`. It holds the
     /// secret: it is built for each login and never kept or printed.
     pub(crate) fn body(&self) -> Value {
-        let scope = |project: &Option<Named>| {
-            project
-                .as_ref()
-                .map(|p| json!({ "project": p.to_json() }))
-        };
+        let scope =
+            |project: &Option<Named>| project.as_ref().map(|p| json!({ "project": p.to_json() }));
         let mut auth = match self {
             Self::Password {
                 user,
@@ -254,10 +251,7 @@ fn major_version(url: &Url) -> Option<u32> {
     url.path_segments()?.find_map(segment_version)
 }
 
-fn endpoint_matches(
-    endpoint: &crate::wire::CatalogEndpoint,
-    filter: &EndpointFilter,
-) -> bool {
+fn endpoint_matches(endpoint: &crate::wire::CatalogEndpoint, filter: &EndpointFilter) -> bool {
     Interface::parse(&endpoint.interface) == Some(filter.interface)
         && filter.region.as_deref().is_none_or(|region| {
             endpoint.region.as_deref() == Some(region)
@@ -302,7 +296,11 @@ pub(crate) fn volume_endpoint(catalog: &[CatalogEntry], filter: &EndpointFilter)
         else {
             continue;
         };
-        for endpoint in entry.endpoints.iter().filter(|e| endpoint_matches(e, filter)) {
+        for endpoint in entry
+            .endpoints
+            .iter()
+            .filter(|e| endpoint_matches(e, filter))
+        {
             let Ok(mut url) = Url::parse(endpoint.url.trim()) else {
                 continue;
             };
@@ -615,7 +613,10 @@ mod tests {
                 .as_str(),
             "http://c:8776/v3/p"
         );
-        let catalog = vec![entry("block-storage", &[("publicURL", "R1", "http://c/volume")])];
+        let catalog = vec![entry(
+            "block-storage",
+            &[("publicURL", "R1", "http://c/volume")],
+        )];
         assert_eq!(
             volume_endpoint(&catalog, &EndpointFilter::default())
                 .unwrap()

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 use volume_core::http::{
-    redact_url, ClientOptions, Env, HeaderName, HttpClient, RefreshingToken, Secret, Transport,
-    Url,
+    redact_url, ClientOptions, Env, HeaderName, HttpClient, RefreshingToken, Secret, Transport, Url,
 };
 use volume_core::{Error, Result};
 
@@ -410,9 +409,8 @@ impl CinderBuilder {
             builder = builder.pool_idle_timeout(None);
         }
         if let Some(path) = &self.cacert {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::invalid_input("cacert", format!("cannot read {path}: {e}"))
-            })?;
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::invalid_input("cacert", format!("cannot read {path}: {e}")))?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 Error::invalid_input("cacert", format!("{path} is not PEM certificates: {e}"))
             })? {

@@ -217,6 +217,24 @@ impl BackupOptions {
     }
 }
 
+/// A not-found answer to a request naming `source` is about the source.
+fn source_not_found(error: Error, source: &VolumeSource) -> Error {
+    let (kind, id) = match source {
+        VolumeSource::Snapshot(id) => (ResourceKind::Snapshot, id.as_str()),
+        VolumeSource::Volume(id) => (ResourceKind::Volume, id.as_str()),
+        VolumeSource::Backup(id) => (ResourceKind::Backup, id.as_str()),
+        _ => return error,
+    };
+    match error {
+        Error::NotFound { api, .. } => Error::NotFound {
+            kind,
+            id: id.to_owned(),
+            api,
+        },
+        other => other,
+    }
+}
+
 /// `(key, value)` pairs of a query.
 type Query = Vec<(String, String)>;
 
@@ -384,10 +402,7 @@ impl Cinder {
         match (&request.source, request.size) {
             (_, Some(size)) => check_size(size)?,
             (VolumeSource::Empty, None) if options.image_id.is_none() => {
-                return Err(Error::invalid_input(
-                    "size",
-                    "an empty volume needs a size",
-                ))
+                return Err(Error::invalid_input("size", "an empty volume needs a size"))
             }
             _ => {}
         }
@@ -439,13 +454,20 @@ impl Cinder {
                 .await?;
                 volume["backup_id"] = json!(id.as_str());
             }
-            _ => return Err(Error::unsupported("create_volume from this source", crate::error::PROVIDER)),
+            _ => {
+                return Err(Error::unsupported(
+                    "create_volume from this source",
+                    crate::error::PROVIDER,
+                ))
+            }
         }
-        let created = convert::volume(
-            self.client
-                .create_volume(&json!({ "volume": volume }))
-                .await?,
-        )?;
+        self.check_source(&request.source, request.size).await?;
+        let created = self
+            .client
+            .create_volume(&json!({ "volume": volume }))
+            .await
+            .map_err(|e| source_not_found(e, &request.source))?;
+        let created = convert::volume(created)?;
         let Some(instance) = &request.attach_to else {
             return Ok(created);
         };
@@ -459,6 +481,45 @@ impl Cinder {
             .nova_attach(instance.as_str(), created.id.as_str(), None)
             .await?;
         self.get(&created.id).await
+    }
+
+    /// The source must exist, and Cinder refuses a volume smaller than its
+    /// source: say so before sending, naming the source or its size.
+    async fn check_source(&self, source: &VolumeSource, size: Option<Size>) -> Result<()> {
+        let (what, gib) = match source {
+            VolumeSource::Snapshot(id) => (
+                "snapshot",
+                self.client
+                    .get_snapshot(id.as_str())
+                    .await
+                    .map_err(|e| source_not_found(e, source))?
+                    .size,
+            ),
+            VolumeSource::Volume(id) => (
+                "source volume",
+                self.client
+                    .get_volume(id.as_str())
+                    .await
+                    .map_err(|e| source_not_found(e, source))?
+                    .size,
+            ),
+            VolumeSource::Backup(id) => (
+                "backup",
+                self.client
+                    .get_backup(id.as_str())
+                    .await
+                    .map_err(|e| source_not_found(e, source))?
+                    .size,
+            ),
+            _ => return Ok(()),
+        };
+        match (gib, size) {
+            (Some(gib), Some(size)) if size.as_gib() < gib => Err(Error::invalid_input(
+                "size",
+                format!("{size} is smaller than the {what}'s {}", Size::gib(gib)),
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub(crate) async fn update(&self, id: &VolumeId, request: &UpdateVolume) -> Result<Volume> {
@@ -544,7 +605,13 @@ impl Cinder {
     ) -> Result<BTreeMap<String, String>> {
         check_metadata(metadata)?;
         self.client
-            .set_metadata("volumes", ResourceKind::Volume, id.as_str(), metadata, replace)
+            .set_metadata(
+                "volumes",
+                ResourceKind::Volume,
+                id.as_str(),
+                metadata,
+                replace,
+            )
             .await
     }
 
@@ -596,7 +663,11 @@ impl Cinder {
     /// Marks a volume bootable or not (`os-set_bootable`).
     pub async fn set_bootable(&self, id: &VolumeId, bootable: bool) -> Result<()> {
         self.client
-            .volume_action(id.as_str(), "os-set_bootable", json!({ "bootable": bootable }))
+            .volume_action(
+                id.as_str(),
+                "os-set_bootable",
+                json!({ "bootable": bootable }),
+            )
             .await
     }
 
@@ -730,15 +801,21 @@ impl Cinder {
 
     /// One attachment (3.27+).
     pub async fn attachment(&self, id: &str) -> Result<CinderAttachment> {
-        self.need(Microversion::ATTACHMENTS, "attachment (needs microversion 3.27)")
-            .await?;
+        self.need(
+            Microversion::ATTACHMENTS,
+            "attachment (needs microversion 3.27)",
+        )
+        .await?;
         self.client.get_attachment(id).await
     }
 
     /// The attachments of a volume (3.27+), or all of them.
     pub async fn attachments(&self, volume: Option<&VolumeId>) -> Result<Vec<CinderAttachment>> {
-        self.need(Microversion::ATTACHMENTS, "attachments (needs microversion 3.27)")
-            .await?;
+        self.need(
+            Microversion::ATTACHMENTS,
+            "attachments (needs microversion 3.27)",
+        )
+        .await?;
         let query: Query = volume
             .map(|v| vec![("volume_id".to_owned(), v.as_str().to_owned())])
             .unwrap_or_default();
@@ -1014,6 +1091,21 @@ impl Cinder {
             restore["name"] = json!(name);
         }
         if let Some(volume) = &request.volume_id {
+            // Cinder refuses a target smaller than the backup: say so first.
+            let backup = self.client.get_backup(id.as_str()).await?;
+            let target = self.client.get_volume(volume.as_str()).await?;
+            if let (Some(need), Some(have)) = (backup.size, target.size) {
+                if have < need {
+                    return Err(Error::invalid_input(
+                        "volume_id",
+                        format!(
+                            "volume {volume} is {}, smaller than the backup's {}",
+                            Size::gib(have),
+                            Size::gib(need)
+                        ),
+                    ));
+                }
+            }
             restore["volume_id"] = json!(volume.as_str());
         }
         let volume_id = self
@@ -1027,7 +1119,10 @@ impl Cinder {
 
     // ----- instances ----------------------------------------------------------------------
 
-    pub(crate) async fn list_instance_page(&self, token: Option<&PageToken>) -> Result<Page<Instance>> {
+    pub(crate) async fn list_instance_page(
+        &self,
+        token: Option<&PageToken>,
+    ) -> Result<Page<Instance>> {
         let page = self.client.nova_servers(&page_query(None, token)).await?;
         let has_next = next_link(&page.servers_links).is_some();
         let last = page.servers.last().map(|s| s.id.clone());

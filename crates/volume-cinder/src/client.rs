@@ -19,13 +19,12 @@ use volume_core::{ResourceKind, Result};
 use crate::auth::{read_session, Session, SharedSession};
 use crate::microversion::{Microversion, ServerRange};
 use crate::wire::{
-    AttachmentEnvelope, AttachmentList, BackupEnvelope, BackupList, CinderAttachment,
-    CinderBackup, CinderSnapshot, CinderVolume, ExtraSpecs, LimitsEnvelope, Message,
-    MessageEnvelope, MessageList, Metadata, QosEnvelope, QosList, QosSpecs, QuotaEnvelope,
-    QuotaSet, RestoreEnvelope, Server, ServerAttachmentEnvelope, ServerAttachmentList,
-    ServerEnvelope, ServerList, ServerVolumeAttachment, SnapshotEnvelope, SnapshotList, Summary,
-    VersionsDocument, VolumeEnvelope, VolumeList, VolumeType, VolumeTypeEnvelope, VolumeTypeList,
-    ZoneList,
+    AttachmentEnvelope, AttachmentList, BackupEnvelope, BackupList, CinderAttachment, CinderBackup,
+    CinderSnapshot, CinderVolume, ExtraSpecs, LimitsEnvelope, Message, MessageEnvelope,
+    MessageList, Metadata, QosEnvelope, QosList, QosSpecs, QuotaEnvelope, QuotaSet,
+    RestoreEnvelope, Server, ServerAttachmentEnvelope, ServerAttachmentList, ServerEnvelope,
+    ServerList, ServerVolumeAttachment, SnapshotEnvelope, SnapshotList, Summary, VersionsDocument,
+    VolumeEnvelope, VolumeList, VolumeType, VolumeTypeEnvelope, VolumeTypeList, ZoneList,
 };
 use crate::{AbsoluteLimits, AvailabilityZone};
 
@@ -67,6 +66,16 @@ pub(crate) fn action(name: &str, args: Value) -> Value {
     Value::Object(body)
 }
 
+/// `.` and `..` cannot be sent as a path segment (URL normalisation would
+/// remove them), and no Cinder or Nova id is one: such an id names nothing.
+fn no_dot_segments(request: &Request) -> Result<()> {
+    if request.segments().iter().any(|s| s == "." || s == "..") {
+        let (kind, id) = request.subject();
+        return Err(volume_core::Error::not_found(kind, id));
+    }
+    Ok(())
+}
+
 impl Client {
     /// What the last login said.
     pub(crate) fn session(&self) -> Session {
@@ -101,6 +110,7 @@ impl Client {
     }
 
     async fn versioned(&self, request: Request) -> Result<Request> {
+        no_dot_segments(&request)?;
         let v = self.microversion().await?;
         Ok(request.header(VERSION_HEADER, v.header_value()))
     }
@@ -412,19 +422,19 @@ impl Client {
         if let Some(device) = device {
             attachment["device"] = json!(device);
         }
-        let answer: ServerAttachmentEnvelope = self
-            .nova
-            .send_json(
-                Request::post(["servers", server, "os-volume_attachments"])
-                    .json(&json!({ "volumeAttachment": attachment }))
-                    .about(ResourceKind::Instance, server),
-            )
-            .await?;
+        let request = Request::post(["servers", server, "os-volume_attachments"])
+            .json(&json!({ "volumeAttachment": attachment }))
+            .about(ResourceKind::Instance, server);
+        no_dot_segments(&request)?;
+        let answer: ServerAttachmentEnvelope = self.nova.send_json(request).await?;
         Ok(answer.attachment)
     }
 
     /// `DELETE /servers/{server}/os-volume_attachments/{volume}`.
     pub(crate) async fn nova_detach(&self, server: &str, volume: &str) -> Result<()> {
+        no_dot_segments(
+            &Request::delete(["servers", server]).about(ResourceKind::Instance, server),
+        )?;
         self.nova
             .send(
                 Request::delete(["servers", server, "os-volume_attachments", volume])
@@ -439,6 +449,7 @@ impl Client {
         &self,
         server: &str,
     ) -> Result<Vec<ServerVolumeAttachment>> {
+        no_dot_segments(&Request::get(["servers", server]).about(ResourceKind::Instance, server))?;
         let answer: ServerAttachmentList = self
             .nova
             .send_json(
@@ -451,6 +462,7 @@ impl Client {
 
     /// `GET /servers/{server}`.
     pub(crate) async fn nova_server(&self, server: &str) -> Result<Server> {
+        no_dot_segments(&Request::get(["servers", server]).about(ResourceKind::Instance, server))?;
         let answer: ServerEnvelope = self
             .nova
             .send_json(Request::get(["servers", server]).about(ResourceKind::Instance, server))
@@ -515,7 +527,8 @@ impl Client {
     }
 
     pub(crate) async fn quota_set(&self, project: &str, usage: bool) -> Result<QuotaSet> {
-        let mut request = Request::get(["os-quota-sets", project]).about(ResourceKind::Other, project);
+        let mut request =
+            Request::get(["os-quota-sets", project]).about(ResourceKind::Other, project);
         if usage {
             request = request.query("usage", "true");
         }
@@ -538,11 +551,9 @@ impl Client {
     }
 
     pub(crate) async fn messages(&self, query: &[(String, String)]) -> Result<Vec<Message>> {
-        let request = query
-            .iter()
-            .fold(Request::get(["messages"]), |r, (k, v)| {
-                r.query(k.as_str(), v.as_str())
-            });
+        let request = query.iter().fold(Request::get(["messages"]), |r, (k, v)| {
+            r.query(k.as_str(), v.as_str())
+        });
         let answer: MessageList = self.json(request.about(ResourceKind::Other, "")).await?;
         Ok(answer.messages)
     }

@@ -182,7 +182,10 @@ mod tests {
             400,
             r#"{"badRequest": {"code": 400, "message": "Invalid volume: Volume v1 status must be available, but current status is: in-use."}}"#,
         );
-        assert!(matches!(&e, Error::InvalidState { state, .. } if state == "in-use"), "{e:?}");
+        assert!(
+            matches!(&e, Error::InvalidState { state, .. } if state == "in-use"),
+            "{e:?}"
+        );
         let e = map(
             400,
             r#"{"badRequest": {"code": 400, "message": "Invalid input received: New size for extend must be greater than current size. (current: 10, extended: 5)."}}"#,
@@ -204,7 +207,10 @@ mod tests {
             r#"{"overLimit": {"code": 413, "message": "VolumeLimitExceeded: Maximum number of volumes allowed (1) exceeded for quota 'volumes'.", "retryAfter": "0"}}"#,
             &h,
         );
-        assert!(matches!(&e, Error::QuotaExceeded { message, .. } if message.contains("VolumeLimitExceeded")), "{e:?}");
+        assert!(
+            matches!(&e, Error::QuotaExceeded { message, .. } if message.contains("VolumeLimitExceeded")),
+            "{e:?}"
+        );
         assert!(!e.is_retryable());
         h.insert("retry-after", HeaderValue::from_static("5"));
         let e = map_with(
@@ -218,7 +224,10 @@ mod tests {
             406,
             r#"{"computeFault": {"code": 406, "message": "Version 3.99 is not supported by the API. Minimum is 3.0 and maximum is 3.71."}}"#,
         );
-        assert!(matches!(&e, Error::InvalidInput { field, .. } if field == "microversion"), "{e:?}");
+        assert!(
+            matches!(&e, Error::InvalidInput { field, .. } if field == "microversion"),
+            "{e:?}"
+        );
         assert!(!e.is_retryable());
         let e = map(
             500,
@@ -237,7 +246,10 @@ mod tests {
         match &e {
             Error::Unauthenticated { message, api } => {
                 assert!(message.contains("requires authentication"));
-                assert_eq!(api.as_deref().unwrap().code.as_deref(), Some("Unauthorized"));
+                assert_eq!(
+                    api.as_deref().unwrap().code.as_deref(),
+                    Some("Unauthorized")
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -124,8 +124,6 @@ pub use rules::{MAX_NAME_LEN, MAX_PAGE_SIZE, MIN_SIZE};
 pub use storage::CAPABILITIES;
 pub use volume_core;
 pub use wire::{
-    AbsoluteLimits, AvailabilityZone, CinderAttachment, CinderBackup, CinderSnapshot,
-    CinderVolume, Message, QosSpecs, Quota, QuotaSet, ServerVolumeAttachment, VolumeAttachmentInfo,
-    VolumeType,
+    AbsoluteLimits, AvailabilityZone, CinderAttachment, CinderBackup, CinderSnapshot, CinderVolume,
+    Message, QosSpecs, Quota, QuotaSet, ServerVolumeAttachment, VolumeAttachmentInfo, VolumeType,
 };
-

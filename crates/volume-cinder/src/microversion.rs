@@ -97,7 +97,10 @@ impl FromStr for Microversion {
                 && (s == "0" || !s.starts_with('0'));
             ok.then(|| s.parse().ok()).flatten()
         };
-        let (major, minor) = (number(major).ok_or_else(bad)?, number(minor).ok_or_else(bad)?);
+        let (major, minor) = (
+            number(major).ok_or_else(bad)?,
+            number(minor).ok_or_else(bad)?,
+        );
         if major == 0 {
             return Err(bad());
         }
@@ -119,12 +122,14 @@ impl ServerRange {
         let entries = doc.versions.iter().chain(doc.version.iter());
         let v3 = entries
             .filter(|e| e.id == "v3.0" || e.id == "v3" || e.id.starts_with("v3."))
-            .find(|e| !e.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("DELETED")))
-            .ok_or_else(|| {
-                Error::Unsupported {
-                    operation: "Cinder API v3 (the version document lists no v3)",
-                    provider: crate::error::PROVIDER,
-                }
+            .find(|e| {
+                !e.status
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
+            })
+            .ok_or_else(|| Error::Unsupported {
+                operation: "Cinder API v3 (the version document lists no v3)",
+                provider: crate::error::PROVIDER,
             })?;
         let parse = |text: Option<&str>| match text.map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => t.parse::<Microversion>().map_err(|_| {
@@ -213,7 +218,18 @@ mod tests {
         ))
         .unwrap();
         assert!(matches!(r.negotiate(), Err(Error::Unsupported { .. })));
-        let e = require(Microversion::new(3, 20), Microversion::ATTACHMENTS, "x (3.27)").unwrap_err();
-        assert!(matches!(e, Error::Unsupported { operation: "x (3.27)", .. }));
+        let e = require(
+            Microversion::new(3, 20),
+            Microversion::ATTACHMENTS,
+            "x (3.27)",
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Unsupported {
+                operation: "x (3.27)",
+                ..
+            }
+        ));
     }
 }

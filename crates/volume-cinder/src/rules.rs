@@ -36,7 +36,10 @@ pub(crate) fn check_name(field: &str, name: &str) -> Result<()> {
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::invalid_input(field, "must not hold control characters"));
+        return Err(Error::invalid_input(
+            field,
+            "must not hold control characters",
+        ));
     }
     Ok(())
 }
@@ -153,8 +156,14 @@ mod tests {
         m.insert("bad=key".to_owned(), "v".to_owned());
         assert!(check_metadata(&m).is_err());
         assert_eq!(snapshot_force(Microversion::new(3, 65), None), Some(true));
-        assert_eq!(snapshot_force(Microversion::new(3, 65), Some(false)), Some(false));
-        assert_eq!(snapshot_force(Microversion::SNAPSHOT_IN_USE, Some(false)), None);
+        assert_eq!(
+            snapshot_force(Microversion::new(3, 65), Some(false)),
+            Some(false)
+        );
+        assert_eq!(
+            snapshot_force(Microversion::SNAPSHOT_IN_USE, Some(false)),
+            None
+        );
         assert_eq!(clamp_page_size(Some(5000)), Some(1000));
         assert_eq!(clamp_page_size(Some(0)), Some(1));
     }

@@ -67,7 +67,8 @@ impl BlockStorage for Cinder {
     }
 
     async fn create_volume(&self, request: &CreateVolume) -> Result<Volume> {
-        self.create_volume_with(request, &VolumeOptions::new()).await
+        self.create_volume_with(request, &VolumeOptions::new())
+            .await
     }
 
     async fn update_volume(&self, id: &VolumeId, request: &UpdateVolume) -> Result<Volume> {
@@ -121,7 +122,8 @@ impl BlockStorage for Cinder {
     }
 
     async fn create_backup(&self, request: &CreateBackup) -> Result<Backup> {
-        self.create_backup_with(request, &BackupOptions::new()).await
+        self.create_backup_with(request, &BackupOptions::new())
+            .await
     }
 
     async fn get_backup(&self, id: &BackupId) -> Result<Backup> {
