@@ -76,7 +76,7 @@ impl Named {
 
 /// How to log in to Keystone.
 #[derive(Clone)]
-pub(crate) enum Credential {
+pub(crate) enum Method {
     /// `password` with a project scope.
     Password {
         user: Named,
@@ -97,7 +97,7 @@ pub(crate) enum Credential {
     },
 }
 
-impl fmt::Debug for Credential {
+impl fmt::Debug for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Password { user, project, .. } => f
@@ -122,7 +122,7 @@ impl fmt::Debug for Credential {
     }
 }
 
-impl Credential {
+impl Method {
     /// The `{"auth": ...}` body of `POST /v3/auth/tokens`. It holds the
     /// secret: it is built for each login and never kept or printed.
     pub(crate) fn body(&self) -> Value {
@@ -405,7 +405,7 @@ pub(crate) enum Login {
     Keystone {
         /// Keystone's v3 transport (no authenticator of its own).
         keystone: Transport,
-        credential: Credential,
+        credential: Method,
         filter: EndpointFilter,
     },
     /// A token used as it is, at a given endpoint (no Keystone).
@@ -638,7 +638,7 @@ mod tests {
 
     #[test]
     fn bodies_follow_keystone() {
-        let body = Credential::ApplicationCredential {
+        let body = Method::ApplicationCredential {
             id: Some("423f".into()),
             name: None,
             user: None,
@@ -650,7 +650,7 @@ mod tests {
             json!({"auth": {"identity": {"methods": ["application_credential"],
                 "application_credential": {"id": "423f", "secret": "rEaq"}}}})
         );
-        let body = Credential::Password {
+        let body = Method::Password {
             user: Named::Name {
                 name: "admin".into(),
                 domain: Domain::Name("Default".into()),
@@ -667,7 +667,7 @@ mod tests {
         );
         let debug = format!(
             "{:?}",
-            Credential::Token {
+            Method::Token {
                 token: Secret::new("gAAAA-s3cret"),
                 project: None
             }

@@ -12,8 +12,8 @@ use volume_core::http::{
 use volume_core::{Error, Result};
 
 use crate::auth::{
-    Credential, Domain, EndpointFilter, Interface, KeystoneSource, Login, Named, ServiceAuth,
-    Session, Target,
+    Domain, EndpointFilter, Interface, KeystoneSource, Login, Method, Named, ServiceAuth, Session,
+    Target,
 };
 use crate::client::Client;
 use crate::clouds::{self, CloudSettings};
@@ -361,7 +361,7 @@ impl CinderBuilder {
             .map_err(|e| Error::invalid_input(field, format!("is not a URL ({e})")))
     }
 
-    fn credential(&self) -> Result<Option<Credential>> {
+    fn credential(&self) -> Result<Option<Method>> {
         if let Some(secret) = self.app_credential_secret.clone() {
             if self.app_credential_id.is_none()
                 && (self.app_credential_name.is_none() || self.user.is_none())
@@ -371,7 +371,7 @@ impl CinderBuilder {
                     "an application credential needs its id, or its name and its user",
                 ));
             }
-            return Ok(Some(Credential::ApplicationCredential {
+            return Ok(Some(Method::ApplicationCredential {
                 id: self.app_credential_id.clone(),
                 name: self.app_credential_name.clone(),
                 user: self.user.clone(),
@@ -385,14 +385,14 @@ impl CinderBuilder {
                     "a password needs a user (OS_USERNAME or OS_USER_ID)",
                 )
             })?;
-            return Ok(Some(Credential::Password {
+            return Ok(Some(Method::Password {
                 user,
                 password,
                 project: self.project.clone(),
             }));
         }
         if let Some(token) = self.token.clone() {
-            return Ok(Some(Credential::Token {
+            return Ok(Some(Method::Token {
                 token,
                 project: self.project.clone(),
             }));
@@ -476,7 +476,7 @@ impl CinderBuilder {
                     auth_url,
                 )
             }
-            (None, Some(Credential::Token { token, .. })) => {
+            (None, Some(Method::Token { token, .. })) => {
                 let Some(endpoint) = endpoint.clone() else {
                     return Err(Error::invalid_input(
                         "auth_url",
@@ -585,7 +585,7 @@ mod tests {
         assert!(!format!("{b:?}").contains("app-s3cret"));
         assert!(matches!(
             b.credential().unwrap(),
-            Some(Credential::ApplicationCredential { .. })
+            Some(Method::ApplicationCredential { .. })
         ));
         assert!(b.build().is_ok());
     }

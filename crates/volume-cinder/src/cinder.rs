@@ -829,7 +829,7 @@ impl Cinder {
             "update_attachment (needs microversion 3.27)",
         )
         .await?;
-        if !connector.as_object().is_some_and(|m| !m.is_empty()) {
+        if connector.as_object().is_none_or(serde_json::Map::is_empty) {
             return Err(Error::invalid_input(
                 "connector",
                 "must be an object with at least one property",

@@ -12,20 +12,36 @@
 //!
 //! # Example
 //!
-//! ```no_run
-//! use volume_cinder::CinderBuilder;
-//! use volume_core::{BlockStorage, BlockStorageExt, CreateVolume, Size, WaitConfig};
+//! Against volume-sim's Cinder fake (Keystone, Cinder and Nova) on
+//! loopback; for a real cloud, build the client with
+//! [`CinderBuilder::from_env`] (`OS_CLOUD`, or `OS_AUTH_URL`,
+//! `OS_USERNAME`, `OS_PASSWORD`, ...) instead.
 //!
-//! # async fn demo() -> volume_core::Result<()> {
-//! // OS_CLOUD (clouds.yaml) or OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, ...
-//! let cinder = CinderBuilder::from_env().build()?;
-//! println!("speaking Cinder {}", cinder.connect().await?);
-//! let volume = cinder
-//!     .create_volume_and_wait(&CreateVolume::new("data", Size::gib(10)), &WaitConfig::default())
-//!     .await?;
+//! ```
+//! use volume_cinder::{CinderBuilder, Domain, Microversion};
+//! use volume_core::{BlockStorage, BlockStorageExt, CreateVolume, Size, WaitConfig};
+//! use volume_sim::engine::ClockMode;
+//! use volume_sim::fake::cinder::{CinderFake, DEFAULT_PASSWORD, DEFAULT_PROJECT, DEFAULT_USER};
+//!
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = CinderFake::builder().clock(ClockMode::Wall { speed: 100.0 }).build();
+//! let server = fake.start().await;
+//! let cinder = CinderBuilder::new()
+//!     .with_auth_url(CinderFake::auth_url(&server))
+//!     .with_username(DEFAULT_USER, Domain::Name("Default".into()))
+//!     .with_password(DEFAULT_PASSWORD)
+//!     .with_project_name(DEFAULT_PROJECT, Domain::Name("Default".into()))
+//!     .build()?;
+//! assert_eq!(cinder.connect().await?, Microversion::NEWEST_KNOWN);
+//!
+//! let wait = WaitConfig::default();
+//! let request = CreateVolume::new("data", Size::gib(10)).with_label("team", "storage");
+//! let volume = cinder.create_volume_and_wait(&request, &wait).await?;
 //! assert_eq!(volume.raw_state, "available");
-//! cinder.delete_volume_and_wait(&volume.id, &WaitConfig::default()).await?;
-//! # Ok(()) }
+//! assert_eq!(volume.labels["team"], "storage"); // Cinder metadata
+//! cinder.delete_volume_and_wait(&volume.id, &wait).await?;
+//! # Ok::<(), volume_core::Error>(())
+//! # }).unwrap();
 //! ```
 //!
 //! `examples/cinder.rs` in the repository runs the same against a real
@@ -71,7 +87,7 @@
 //! - `name` is the core name; `metadata` the core labels (keys of letters,
 //!   digits and `-_:. /`, checked before sending); the availability zone
 //!   the core region (and an instance's region is its Nova zone).
-//! - States: see [`convert`](crate::convert) for the table; the word Cinder
+//! - States: see [`convert`] for the table; the word Cinder
 //!   sent is always in `raw_state`.
 //! - Listing pages with `limit` and `marker` (the core page token is the
 //!   marker); name, status (where one Cinder word matches) and zone are
@@ -84,9 +100,13 @@
 //! - `delete_volume` refuses an attached volume after looking at it;
 //!   [`Cinder::delete_volume_with`] deletes the Cinder way (`cascade`,
 //!   `force`).
-//! - Errors: [`error`](crate::error) has the table; the fault name, message
-//!   and `x-openstack-request-id` are kept. A quota overrun (413
-//!   `overLimit`) is `QuotaExceeded`.
+//! - Errors: Cinder's and Nova's faults (`{"itemNotFound": {"code",
+//!   "message"}}`) and Keystone's `{"error": {...}}` keep the fault name as
+//!   the code, the message, the status and `x-openstack-request-id`. 400
+//!   "Invalid volume: ..." (a state rule) and 409 are `InvalidState`, other
+//!   400s `InvalidInput`, 401 `Unauthenticated`, 403 `PermissionDenied`,
+//!   404 `NotFound`, 406 `InvalidInput` on `microversion`, 413 `overLimit`
+//!   (a quota) `QuotaExceeded`, 413 `overLimitFault` and 429 `RateLimited`.
 //!
 //! # What Cinder cannot do here
 //!

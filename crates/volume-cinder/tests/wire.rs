@@ -458,7 +458,7 @@ async fn extend_in_use_below_3_42_is_refused_before_sending() {
     expect(
         &server,
         rules()
-            .pin("GET", &format!("/volume/v3/{PROJECT}/volumes/{VOL}"))
+            .pin("GET", format!("/volume/v3/{PROJECT}/volumes/{VOL}"))
             .header("openstack-api-version", "volume 3.41"),
         200,
         v,
@@ -1399,7 +1399,7 @@ async fn a_406_for_a_version_is_mapped_and_not_retried() {
         .with_retry(RetryConfig::default())
         .build()
         .unwrap();
-    Mock::given(rules().pin("GET", &format!("/volume/v3/{PROJECT}/limits")).header("openstack-api-version", "volume 3.99"))
+    Mock::given(rules().pin("GET", format!("/volume/v3/{PROJECT}/limits")).header("openstack-api-version", "volume 3.99"))
         .respond_with(json_response(406, &json!({"computeFault": {"code": 406,
             "message": "Version 3.99 is not supported by the API. Minimum is 3.0 and maximum is 3.71."}})))
         .expect(1)
