@@ -235,6 +235,71 @@ fn source_not_found(error: Error, source: &VolumeSource) -> Error {
     }
 }
 
+/// How to list volumes beyond [`ListVolumes`]: see [`Cinder::volumes_with`].
+///
+/// ```
+/// use volume_cinder::ListOptions;
+/// let options = ListOptions::new().with_sort("size:desc,name")?;
+/// assert_eq!(options.sort.as_deref(), Some("size:desc,name"));
+/// assert!(ListOptions::new().with_sort("size:sideways").is_err());
+/// # Ok::<(), volume_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListOptions {
+    /// `sort=key[:asc|desc][,key2...]` (Cinder's default is `created_at:desc`).
+    pub sort: Option<String>,
+    /// Every project's volumes (`all_tenants=1`; admins only, others get
+    /// their own).
+    pub all_tenants: bool,
+}
+
+impl ListOptions {
+    /// Cinder's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`sort`](Self::sort), checked: keys of letters, digits and `_`,
+    /// each with an optional `:asc` or `:desc`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `sort` for anything else.
+    pub fn with_sort(mut self, sort: impl Into<String>) -> Result<Self> {
+        let sort = sort.into();
+        let ok = !sort.is_empty()
+            && sort.split(',').all(|part| {
+                let (key, dir) = part.split_once(':').unwrap_or((part, "asc"));
+                !key.is_empty()
+                    && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && matches!(dir, "asc" | "desc")
+            });
+        if !ok {
+            return Err(Error::invalid_input(
+                "sort",
+                format!("{sort:?} is not key[:asc|desc][,key...]"),
+            ));
+        }
+        self.sort = Some(sort);
+        Ok(self)
+    }
+
+    /// Sets [`all_tenants`](Self::all_tenants).
+    pub fn with_all_tenants(mut self, all: bool) -> Self {
+        self.all_tenants = all;
+        self
+    }
+
+    fn apply(&self, query: &mut Vec<(String, String)>) {
+        if let Some(sort) = &self.sort {
+            query.push(("sort".into(), sort.clone()));
+        }
+        if self.all_tenants {
+            query.push(("all_tenants".into(), "1".into()));
+        }
+    }
+}
+
 /// `(key, value)` pairs of a query.
 type Query = Vec<(String, String)>;
 
@@ -315,9 +380,19 @@ impl Cinder {
     /// Every volume that matches `query`, fetched a page at a time by
     /// following `volumes_links` as the stream is read.
     pub fn volumes(&self, query: &ListVolumes) -> BoxStream<'static, Result<Volume>> {
+        self.volumes_with(query, &ListOptions::new())
+    }
+
+    /// [`volumes`](Self::volumes), sorted or across projects as `options` say.
+    pub fn volumes_with(
+        &self,
+        query: &ListVolumes,
+        options: &ListOptions,
+    ) -> BoxStream<'static, Result<Volume>> {
         let this = self.clone();
         let query = query.clone();
-        let first = Self::volume_query(&query, None);
+        let mut first = Self::volume_query(&query, None);
+        options.apply(&mut first);
         let stream = paginate_links(move |link: Option<String>| {
             let this = this.clone();
             let first = first.clone();

@@ -136,8 +136,8 @@ mod wire;
 pub use auth::{Domain, Interface, Named};
 pub use builder::{CinderBuilder, DEFAULT_DOMAIN_ID};
 pub use cinder::{
-    BackupOptions, Cinder, DeleteOptions, MigrationPolicy, ResetStatus, SnapshotOptions,
-    VolumeOptions,
+    BackupOptions, Cinder, DeleteOptions, ListOptions, MigrationPolicy, ResetStatus,
+    SnapshotOptions, VolumeOptions,
 };
 pub use microversion::Microversion;
 pub use rules::{MAX_NAME_LEN, MAX_PAGE_SIZE, MIN_SIZE};

@@ -1412,3 +1412,138 @@ async fn a_406_for_a_version_is_mapped_and_not_retried() {
     );
     let _ = ResponseTemplate::new(200);
 }
+
+/// The Keystone request samples are, byte for byte as JSON, what the
+/// builder's ways of logging in send (the system-scoped and explicitly
+/// unscoped ones are not ways this client logs in).
+#[tokio::test]
+async fn the_keystone_request_samples_are_what_the_client_sends() {
+    let Some(s) = samples("cinder") else { return };
+    let user = "ee4dfb6e5540447cb3741905149d9b6e";
+    let other = "423f19a4ac1e4f48bbb4180756e6eb6c";
+    let os_token = "'$OS_TOKEN'";
+    let cases: Vec<(&str, CinderBuilder)> = vec![
+        (
+            "auth-application-credential-id-request.json",
+            CinderBuilder::new().with_application_credential(other, "rEaqvJka48mpv"),
+        ),
+        (
+            "auth-application-credential-name-request.json",
+            CinderBuilder::new()
+                .with_user_id(other)
+                .with_application_credential_name("monitoring", "rEaqvJka48mpv"),
+        ),
+        (
+            "auth-password-unscoped-request-with-domain.json",
+            CinderBuilder::new()
+                .with_username("admin", Domain::Name("Default".into()))
+                .with_password("devstacker"),
+        ),
+        (
+            "auth-password-unscoped-request.json",
+            CinderBuilder::new()
+                .with_user_id(other)
+                .with_password("devstacker"),
+        ),
+        (
+            "auth-requests-project-id-password.json",
+            CinderBuilder::new()
+                .with_user_id(user)
+                .with_password("devstacker")
+                .with_project_id("a6944d763bf64ee6a275f1263fae0352"),
+        ),
+        (
+            "auth-requests-project-name-password.json",
+            CinderBuilder::new()
+                .with_user_id(user)
+                .with_password("devstacker")
+                .with_project_name("admin", Domain::Id("default".into())),
+        ),
+        (
+            "auth-token-scoped-request.json",
+            CinderBuilder::new()
+                .with_token(os_token)
+                .with_project_id("5b50efd009b540559104ee3c03bbb2b7"),
+        ),
+        (
+            "auth-token-unscoped-request.json",
+            CinderBuilder::new().with_token(os_token),
+        ),
+    ];
+    for (file, builder) in cases {
+        let server = strict_server().await;
+        keystone(
+            &server,
+            login_pin().json(s.json(&format!("keystone/{file}"))),
+            TOKEN,
+            3600,
+            1,
+        )
+        .await;
+        expect(
+            &server,
+            WireRules::new()
+                .with_header("x-auth-token", TOKEN)
+                .pin("GET", "/v3/p/limits")
+                .header("openstack-api-version", "volume 3.0"),
+            200,
+            json!({"limits": {"absolute": {}}}),
+            1,
+        )
+        .await;
+        builder
+            .with_auth_url(format!("{}/identity/v3", server.uri()))
+            .with_endpoint(format!("{}/v3/p", server.uri()))
+            .with_microversion(Microversion::BASE)
+            .build()
+            .unwrap()
+            .limits()
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+}
+
+/// `volumes_with` sends the sort and follows `volumes_links` to the end.
+#[tokio::test]
+async fn listing_follows_volumes_links_with_sort() {
+    use futures::TryStreamExt;
+    let (server, cinder) = logged_in().await;
+    let next = format!(
+        "{}/volume/v3/{PROJECT}/volumes/detail?limit=1&sort=name%3Aasc&marker={VOL}",
+        server.uri()
+    );
+    expect(
+        &server,
+        pin("GET", "/volumes/detail")
+            .query("limit", "1")
+            .query("sort", "name:asc"),
+        200,
+        json!({"volumes": [named_volume(VOL, "a")],
+               "volumes_links": [{"rel": "next", "href": next}]}),
+        1,
+    )
+    .await;
+    expect(
+        &server,
+        pin("GET", "/volumes/detail")
+            .query("limit", "1")
+            .query("sort", "name:asc")
+            .query("marker", VOL),
+        200,
+        json!({"volumes": [named_volume(VOL2, "b")]}),
+        1,
+    )
+    .await;
+    let all: Vec<_> = cinder
+        .volumes_with(
+            &ListVolumes::new().with_page_size(1),
+            &volume_cinder::ListOptions::new()
+                .with_sort("name:asc")
+                .unwrap(),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+}
