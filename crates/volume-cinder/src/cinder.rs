@@ -335,6 +335,7 @@ impl Cinder {
     /// refuses, [`Error::InvalidInput`] on `catalog` when the catalog has
     /// no Cinder v3 endpoint for the interface and region asked for.
     pub async fn connect(&self) -> Result<Microversion> {
+        self.client.login().await?;
         self.client.microversion().await
     }
 
@@ -1248,7 +1249,7 @@ impl Cinder {
     /// given without Keystone): use [`Cinder::quotas_of`].
     pub async fn quotas(&self, usage: bool) -> Result<QuotaSet> {
         // The project is known once logged in.
-        self.client.microversion().await?;
+        self.client.login().await?;
         let project = self.project_id().ok_or_else(|| {
             Error::invalid_input("project", "the token names no project; use quotas_of")
         })?;

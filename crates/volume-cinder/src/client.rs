@@ -13,7 +13,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
-use volume_core::http::{RefreshingToken, Request, Response, Transport};
+use volume_core::http::{
+    AuthRequest, Authenticate, Method, RefreshingToken, Request, Response, Transport,
+};
 use volume_core::{ResourceKind, Result};
 
 use crate::auth::{read_session, Session, SharedSession};
@@ -102,6 +104,17 @@ impl Client {
             })
             .await
             .copied()
+    }
+
+    /// Makes sure there is a token (logging in when there is none, or it
+    /// is about to expire), so the session knows project and endpoints.
+    pub(crate) async fn login(&self) -> Result<()> {
+        let base = self.cinder.base_url().clone();
+        let headers = volume_core::http::HeaderMap::new();
+        self.token
+            .authenticate(&AuthRequest::new(&Method::GET, &base, &headers, b""))
+            .await
+            .map(drop)
     }
 
     /// The version when it is known without asking (pinned or negotiated).

@@ -1547,3 +1547,19 @@ async fn listing_follows_volumes_links_with_sort() {
     let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["a", "b"]);
 }
+
+/// With a pinned microversion, `connect` logs in (the project is known)
+/// and asks for no version document.
+#[tokio::test]
+async fn connect_logs_in_even_with_a_pinned_version() {
+    let server = strict_server().await;
+    keystone(&server, login(), TOKEN, 3600, 1).await;
+    let cinder = builder(&server)
+        .with_microversion(Microversion::new(3, 42))
+        .build()
+        .unwrap();
+    assert_eq!(cinder.project_id(), None);
+    assert_eq!(cinder.connect().await.unwrap(), Microversion::new(3, 42));
+    assert_eq!(cinder.project_id().as_deref(), Some(PROJECT));
+    assert_eq!(cinder.user_id().as_deref(), Some("u1"));
+}
