@@ -450,8 +450,11 @@ impl TokenSource for KeystoneSource {
                 credential,
                 filter,
             } => {
+                // A login changes nothing on the server: safe to send again
+                // after a 5xx or a dropped connection.
                 let request = Request::post(["auth", "tokens"])
                     .json(&credential.body())
+                    .idempotent(true)
                     .about(ResourceKind::Other, "");
                 let response = keystone.send(request).await?;
                 let subject = response

@@ -1563,3 +1563,30 @@ async fn connect_logs_in_even_with_a_pinned_version() {
     assert_eq!(cinder.project_id().as_deref(), Some(PROJECT));
     assert_eq!(cinder.user_id().as_deref(), Some("u1"));
 }
+
+/// A login changes nothing, so a Keystone 503 is retried (on the paused
+/// clock, the backoff costs no wall time).
+#[tokio::test(start_paused = true)]
+async fn a_keystone_503_is_retried() {
+    let server = strict_server().await;
+    Mock::given(login())
+        .respond_with(json_response(
+            503,
+            &json!({"error": {"code": 503,
+            "title": "Service Unavailable", "message": "try again"}}),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    keystone(&server, login(), TOKEN, 3600, 1).await;
+    let cinder = builder(&server)
+        .with_microversion(Microversion::NEWEST_KNOWN)
+        .with_retry(RetryConfig::default())
+        .for_paused_clock()
+        .build()
+        .unwrap();
+    cinder.connect().await.unwrap();
+    assert_eq!(logins(&received(&server).await), 2);
+}
