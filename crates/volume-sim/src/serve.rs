@@ -342,10 +342,15 @@ impl Server {
         self.shared
             .fakes
             .iter()
-            .map(|(entry, fake)| Dialect {
-                name: entry.name,
-                base_url: fake.base_url(&origin),
-                credentials: (entry.credentials)(&self.settings),
+            .map(|(entry, fake)| {
+                let base_url = fake.base_url(&origin);
+                let credentials = (entry.credentials)(&self.settings)
+                    .replace(crate::fake::registry::BASE_URL_PLACEHOLDER, &base_url);
+                Dialect {
+                    name: entry.name,
+                    base_url,
+                    credentials,
+                }
             })
             .collect()
     }

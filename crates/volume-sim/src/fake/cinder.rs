@@ -47,35 +47,83 @@
 //!
 //! | method and path | answer |
 //! |---|---|
-//! | `GET /`, `GET /v3` | version discovery (`{"versions": {"values": [...]}}`, `{"version": {...}}`) |
-//! | `POST /v3/auth/tokens` | 201, `X-Subject-Token`, `{"token": {...}}` with the catalog (`?nocatalog` omits it) |
-//! | `GET`, `HEAD /v3/auth/tokens` | validates `X-Subject-Token` (with a valid `X-Auth-Token`) |
+//! | `GET /`, `GET /v3` | version discovery (300 `{"versions": {"values": [...]}}`, 200 `{"version": {...}}`) |
+//! | `POST /v3/auth/tokens` | password (user and project by name or id), application credential (by id, or name and user; no scope), token: 201, `X-Subject-Token`, `{"token": {...}}` with the catalog (`?nocatalog` omits it) |
+//! | `GET`, `HEAD /v3/auth/tokens` | validates `X-Subject-Token` for a valid `X-Auth-Token` |
 //! | `DELETE /v3/auth/tokens` | revokes `X-Subject-Token` (204) |
+//! | `GET /v3/projects[?name=]`, `GET /v3/projects/{id}` | the one project |
 //!
-//! Cinder (below `/volume/v3[/{project_id}]`, every call with `X-Auth-Token`):
-//! volumes (list, `detail`, create, show, update, delete with `cascade`,
-//! metadata, and the actions `os-extend`, `os-retype`, `os-set_bootable`,
-//! `os-reset_status`, `os-force_delete`, `os-attach`, `os-detach`,
-//! `os-reserve`, `os-unreserve`, `os-begin_detaching`, `os-roll_detaching`),
-//! snapshots, backups (full and incremental, restore), attachments (3.27+),
-//! volume types and extra specs, QoS specs (read), `limits`,
-//! `os-quota-sets`, `os-availability-zone`, messages (3.3+). `GET /volume/`
-//! and `GET /volume/v3/` are the version documents.
+//! Cinder (below `/volume/v3/{project_id}` or `/volume/v3`, with
+//! `X-Auth-Token`; `GET /volume/` (300) and `GET /volume/v3/` are the
+//! version documents):
 //!
-//! Nova (below `/compute/v2.1`): `GET /servers`, `GET /servers/detail`,
-//! `GET /servers/{id}`, and `os-volume_attachments` (list, attach, show,
-//! detach) on the seeded servers.
+//! | resource | endpoints |
+//! |---|---|
+//! | volumes | list, `detail`, `summary` (3.12), create (empty, `snapshot_id`, `source_volid`, `backup_id` (3.47), `imageRef`; `volume_type` by name or id, `availability_zone`, `metadata`, `description`), show, update, delete (`cascade`, `force` 3.23), metadata (all six forms) |
+//! | volume actions | `os-extend` (in-use from 3.42), `os-retype`, `os-set_bootable`, `os-reset_status`, `os-force_delete`, `os-attach`, `os-detach`, `os-reserve`, `os-unreserve`, `os-begin_detaching`, `os-roll_detaching`, `os-initialize_connection`, `os-terminate_connection`, `os-update_readonly_flag` |
+//! | snapshots | list, `detail`, create (the 3.66 rule on `force`), show, update, delete, metadata, `os-reset_status`, `os-update_snapshot_status`, `os-force_delete` |
+//! | backups | list, `detail`, create (full, incremental), show, update (3.9), delete, restore (to a new or an existing volume), `os-reset_status`, `os-force_delete` |
+//! | attachments (3.27) | list, `detail`, create, show, update, `os-complete` (3.44), delete |
+//! | the rest | `types` (show, `default`, `extra_specs`), `qos-specs` (read), `limits`, `os-quota-sets/{project}` (`?usage=true`, `/defaults`), `os-availability-zone`, `messages` (3.3; list, show, delete) |
+//!
+//! Lists take `limit`, `marker`, `offset`, `sort` (or `sort_key`/`sort_dir`),
+//! the documented filters and `with_count` (3.45), and carry
+//! `<collection>_links` with the next page when a page is full.
+//!
+//! Nova (below `/compute/v2.1`, microversion 2.1 only; `GET /compute/` and
+//! `GET /compute/v2.1` are its version documents): `GET /servers`,
+//! `GET /servers/detail`, `GET /servers/{id}` (the seeded instances,
+//! `ACTIVE` or `SHUTOFF`) and `os-volume_attachments` (list, attach, show,
+//! detach).
+//!
+//! # Wire behaviour
+//!
+//! - Errors: `{"<faultName>": {"code", "message"}}` (`badRequest`,
+//!   `itemNotFound`, `badMethod`, `conflictingRequest`, `overLimit` with
+//!   `retryAfter` and `Retry-After: 0` for quotas, `computeFault`...);
+//!   a missing, unknown or expired token is the auth middleware's 401
+//!   `{"error": {"code", "title", "message"}}` with `WWW-Authenticate`, as
+//!   are Keystone's own refusals (in Keystone's shape).
+//! - Microversions: `OpenStack-API-Version: volume 3.N` (`latest` is the
+//!   maximum, no header is 3.0), echoed with `Vary` on every Cinder answer
+//!   but the 401s; out of range 406 `computeFault`, malformed 400; a method
+//!   below its microversion is a 404 `itemNotFound`; fields of a higher
+//!   microversion are absent below it.
+//! - Every answer has `x-openstack-request-id` (`req-<uuid>`); refusals also
+//!   `x-compute-request-id`.
+//! - Volume states: `creating`, `available`, `attaching`, `in-use`,
+//!   `detaching`, `extending`, `retyping`, `backing-up`, `restoring-backup`,
+//!   `deleting`, `error`, `error_extending`, `error_deleting`,
+//!   `error_restoring`; `reserved` while an attachment is reserved; any
+//!   documented word after `os-reset_status`. Each transition takes
+//!   [`DEFAULT_DELAYS`] on the engine's clock.
+//! - Faults: `ErrorBefore`/`ErrorAfter` are that status in Cinder's shape
+//!   (a 503 is `serviceUnavailable`); `RateLimited` is a 429 with
+//!   `Retry-After` and `{"overLimit": {"code": 429, "message",
+//!   "retryAfter"}}` (Cinder has no rate limit of its own; this is what a
+//!   limiter in front would say); `LandInError` lands the volume, snapshot
+//!   or backup in `error` and records a user message (`VOLUME_000002` "No
+//!   storage could be allocated for this volume request." for a volume's
+//!   creation, `VOLUME_000001` "An unknown error occurred." otherwise),
+//!   visible once the failure lands. A volume action's fault is decided by
+//!   the action it names (`os-extend`: resize, `os-attach`: attach...).
 //!
 //! # Choices where the reference is silent
 //!
-//! See the module of each concern; the ones a user meets first:
+//! See each submodule's docs for its own; the ones a user meets first:
 //! - The version documents (`GET /volume/`, `GET /volume/v3/`, Keystone's and
 //!   Nova's) need no token (stock Cinder puts `/v3/` behind the auth
 //!   middleware; the reference leaves it open for Xloud).
-//! - Every user is `admin` and `member` of the one project, so the admin
-//!   actions work with the default credentials.
+//! - Every user is `admin`, `member` and `reader` of the one project, so
+//!   the admin actions work with the default credentials.
 //! - The project id in a Cinder path is not compared with the token's: the
-//!   token alone decides the project (and so the tenant) a request acts for.
+//!   token alone decides the project (and so the engine tenant) a request
+//!   acts for. `os-quota-sets` of another project is a 403.
+//! - The catalog's URLs are built from the request's `Host` header (the
+//!   address the client used), as the Exoscale fake builds its zone
+//!   endpoint; the pipeline does not hand a dialect its listening address.
+//! - Refusals the server raises itself (a body over its limit, a malformed
+//!   request) come in Cinder's shape under `/identity` too.
 
 mod attach;
 mod backups;
@@ -97,7 +145,7 @@ use std::time::Duration;
 
 use volume_core::Size;
 
-use super::registry::{Entry, Setting, Settings};
+use super::registry::{Entry, Setting, Settings, BASE_URL_PLACEHOLDER};
 use super::{
     Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
     Principal, Rejection,
@@ -371,32 +419,39 @@ pub const ENTRY: Entry = Entry {
 };
 
 /// The banner's credentials: the user, project and application credential,
-/// then a `clouds.yaml` entry ready to paste (its `auth_url` is the address
-/// printed on the left, which the banner line starts with).
+/// then a `clouds.yaml` entry ready to paste (`openstack --os-cloud
+/// volume-sim volume list`). A password or secret shows only when it is
+/// the documented default.
 fn banner(s: &Settings) -> String {
     let user = s.shown("cinder-user");
     let password = s.shown("cinder-password");
     let project = s.shown("cinder-project");
-    format!(
-        "user: {user}   password: {password}   project: {project}   domain: {DEFAULT_DOMAIN}   region: {DEFAULT_REGION}\n\
-         {:<8} application credential: {}   secret: {}\n\
-         {:<8} clouds.yaml (auth_url: the URL above):\n\
-         {:<8}   clouds:\n\
-         {:<8}     volume-sim:\n\
-         {:<8}       auth:\n\
-         {:<8}         auth_url: <the URL above>\n\
-         {:<8}         username: {user}\n\
-         {:<8}         password: {password}\n\
-         {:<8}         project_name: {project}\n\
-         {:<8}         user_domain_name: {DEFAULT_DOMAIN}\n\
-         {:<8}         project_domain_name: {DEFAULT_DOMAIN}\n\
-         {:<8}       region_name: {DEFAULT_REGION}\n\
-         {:<8}       identity_api_version: 3",
-        "",
+    let pad = |line: &str| format!("\n{:<8} {line}", "");
+    let mut out = format!(
+        "user: {user}   password: {password}   project: {project}   domain: {DEFAULT_DOMAIN}   region: {DEFAULT_REGION}"
+    );
+    out.push_str(&pad(&format!(
+        "application credential: {}   secret: {}",
         s.shown("cinder-app-credential-id"),
-        s.shown("cinder-app-credential-secret"),
-        "", "", "", "", "", "", "", "", "", "", "", ""
-    )
+        s.shown("cinder-app-credential-secret")
+    )));
+    out.push_str(&pad("clouds.yaml:"));
+    for line in [
+        "  clouds:".to_owned(),
+        "    volume-sim:".to_owned(),
+        "      auth:".to_owned(),
+        format!("        auth_url: {BASE_URL_PLACEHOLDER}"),
+        format!("        username: {user}"),
+        format!("        password: {password}"),
+        format!("        project_name: {project}"),
+        format!("        user_domain_name: {DEFAULT_DOMAIN}"),
+        format!("        project_domain_name: {DEFAULT_DOMAIN}"),
+        format!("      region_name: {DEFAULT_REGION}"),
+        "      identity_api_version: 3".to_owned(),
+    ] {
+        out.push_str(&pad(&line));
+    }
+    out
 }
 
 fn build_from_settings(
@@ -546,8 +601,14 @@ impl Dialect for CinderDialect {
         route: Option<&Route>,
         _rate: Option<&super::RateStatus>,
     ) -> FakeResponse {
-        let id = self.request_id();
-        let mut response = response.header("x-openstack-request-id", &id);
+        // An operation that recorded a message set its id already.
+        let (id, mut response) = match response.headers.get("x-openstack-request-id") {
+            Some(id) => (id.to_str().unwrap_or_default().to_owned(), response),
+            None => {
+                let id = self.request_id();
+                (id.clone(), response.header("x-openstack-request-id", id))
+            }
+        };
         if response.status >= 400 {
             response = response.header("x-compute-request-id", &id);
         }

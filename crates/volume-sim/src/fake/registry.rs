@@ -107,6 +107,9 @@ impl Settings {
     }
 }
 
+/// Stands for the dialect's base URL in its [`Entry::credentials`] text.
+pub const BASE_URL_PLACEHOLDER: &str = "{base_url}";
+
 /// Builds a dialect's fake from the shared options and the settings; an
 /// error says which setting is wrong.
 pub type BuildFn = fn(&FakeOptions, &Settings) -> Result<Arc<dyn Handler>, String>;
@@ -121,6 +124,9 @@ pub struct Entry {
     /// Builds its fake.
     pub build: BuildFn,
     /// What to print about its credentials (never a secret the user gave).
+    /// The text may hold [`BASE_URL_PLACEHOLDER`], which servers replace
+    /// with the dialect's base URL (Cinder's `clouds.yaml` needs its
+    /// `auth_url`).
     pub credentials: fn(&Settings) -> String,
     /// What of its fake's engine is exported over NBD: the tenants its
     /// credentials act for, and the device path the provider shows for a

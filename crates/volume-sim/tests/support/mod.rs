@@ -2,5 +2,6 @@
 //! uses part of it.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cinder;
 pub mod exoscale_signer;
 pub mod raw_http;

@@ -275,6 +275,17 @@ impl CinderDialect {
             KeystoneRoute::V3 => FakeResponse::json(200, &json!({"version": version(&origin)})),
             KeystoneRoute::IssueToken => self.issue_token(req, &origin),
             KeystoneRoute::Token => self.check_token(req, &origin),
+            KeystoneRoute::Projects | KeystoneRoute::Project(_) => {
+                self.projects(route, req, &origin)
+            }
+            KeystoneRoute::NotFound => {
+                keystone_error(404, "Not Found", "The resource could not be found.")
+            }
+            KeystoneRoute::MethodNotAllowed => keystone_error(
+                405,
+                "Method Not Allowed",
+                "The method is not allowed for the requested URL.",
+            ),
         }
     }
 
@@ -472,6 +483,48 @@ impl CinderDialect {
             FakeResponse::json(200, &self.token_json(&subject, origin, catalog))
         };
         response.header("x-subject-token", subject_id)
+    }
+
+    /// `GET /v3/projects[?name=]` and `GET /v3/projects/{id}`: the one
+    /// project, to a valid token.
+    fn projects(&self, route: &KeystoneRoute, req: &FakeRequest, origin: &str) -> FakeResponse {
+        let now = self.engine.now();
+        if req
+            .header("x-auth-token")
+            .and_then(|t| self.tokens().valid(t, now))
+            .is_none()
+        {
+            return unauthorized(NEEDS_AUTH);
+        }
+        let p = &self.identity.project;
+        let project = json!({
+            "id": p.id, "name": p.name, "domain_id": DOMAIN_ID, "description": "",
+            "enabled": true, "is_domain": false, "parent_id": DOMAIN_ID, "tags": [],
+            "links": {"self": format!("{origin}{AUTH_PATH}/projects/{}", p.id)},
+        });
+        match route {
+            KeystoneRoute::Project(id) if *id == p.id => {
+                FakeResponse::json(200, &json!({ "project": project }))
+            }
+            KeystoneRoute::Project(id) => {
+                keystone_error(404, "Not Found", &format!("Could not find project: {id}."))
+            }
+            _ => {
+                let name = req
+                    .query_pairs()
+                    .find(|(k, _)| k == "name")
+                    .map(|(_, v)| v.into_owned());
+                let list = if name.is_none_or(|n| n == p.name) {
+                    vec![project]
+                } else {
+                    Vec::new()
+                };
+                FakeResponse::json(
+                    200,
+                    &json!({"projects": list, "links": {"self": format!("{origin}{AUTH_PATH}/projects"), "previous": null, "next": null}}),
+                )
+            }
+        }
     }
 
     fn token_json(&self, t: &TokenRec, origin: &str, with_catalog: bool) -> Value {

@@ -65,11 +65,15 @@ pub(super) fn run(
         request_id: d.request_id(),
     };
     ctx.forget_gone();
-    match (api, route) {
+    let answer = match (api, route) {
         (Some(api), _) => ctx.cinder(api),
         (None, Route::Nova(nova)) => ctx.nova(nova),
         _ => Err(error::resource_not_found()),
-    }
+    };
+    // The id messages recorded by this request name is the one it answers
+    // with.
+    let id = ctx.request_id;
+    answer.map(|r| r.header("x-openstack-request-id", id))
 }
 
 impl Ctx<'_> {
@@ -82,7 +86,7 @@ impl Ctx<'_> {
             C::ShowVolume(id) => self.show_volume(id),
             C::UpdateVolume(id) => self.update_volume(id),
             C::DeleteVolume(id) => self.delete_volume(id),
-            C::VolumeAction(id) => self.volume_action(id),
+            C::VolumeAction(id, _) => self.volume_action(id),
             C::VolumeMetadata(m, id) => self.volume_metadata(m, id),
             C::VolumeMetadataKey(m, id, key) => self.volume_metadata_key(m, id, key),
             C::ListSnapshots { detail } => self.list_snapshots(*detail),

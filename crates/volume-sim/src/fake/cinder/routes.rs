@@ -18,6 +18,14 @@ pub enum KeystoneRoute {
     IssueToken,
     /// `GET`, `HEAD`, `DELETE /identity/v3/auth/tokens`.
     Token,
+    /// `GET /identity/v3/projects` (`?name=` filters).
+    Projects,
+    /// `GET /identity/v3/projects/{id}`.
+    Project(String),
+    /// A path Keystone does not serve here: its 404.
+    NotFound,
+    /// A method the path does not take: its 405.
+    MethodNotAllowed,
 }
 
 /// A Cinder request below `/volume/v3[/{project_id}]`; ids are
@@ -25,16 +33,21 @@ pub enum KeystoneRoute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)] // each variant is named after its endpoint
 pub enum CinderApi {
-    ListVolumes { detail: bool },
+    ListVolumes {
+        detail: bool,
+    },
     CreateVolume,
     VolumesSummary,
     ShowVolume(String),
     UpdateVolume(String),
     DeleteVolume(String),
-    VolumeAction(String),
+    /// The volume, and the action the body names (for fault decisions).
+    VolumeAction(String, Option<String>),
     VolumeMetadata(Method, String),
     VolumeMetadataKey(Method, String, String),
-    ListSnapshots { detail: bool },
+    ListSnapshots {
+        detail: bool,
+    },
     CreateSnapshot,
     ShowSnapshot(String),
     UpdateSnapshot(String),
@@ -42,14 +55,18 @@ pub enum CinderApi {
     SnapshotAction(String),
     SnapshotMetadata(Method, String),
     SnapshotMetadataKey(Method, String, String),
-    ListBackups { detail: bool },
+    ListBackups {
+        detail: bool,
+    },
     CreateBackup,
     ShowBackup(String),
     UpdateBackup(String),
     DeleteBackup(String),
     RestoreBackup(String),
     BackupAction(String),
-    ListAttachments { detail: bool },
+    ListAttachments {
+        detail: bool,
+    },
     CreateAttachment,
     ShowAttachment(String),
     UpdateAttachment(String),
@@ -127,7 +144,13 @@ impl Route {
                 SimOp::UpdateVolume
             }
             C::DeleteVolume(_) => SimOp::DeleteVolume,
-            C::VolumeAction(_) => SimOp::ResizeVolume,
+            C::VolumeAction(_, action) => match action.as_deref() {
+                Some("os-extend") => SimOp::ResizeVolume,
+                Some("os-attach" | "os-reserve") => SimOp::AttachVolume,
+                Some("os-detach" | "os-begin_detaching" | "os-force_detach") => SimOp::DetachVolume,
+                Some("os-force_delete") => SimOp::DeleteVolume,
+                _ => SimOp::UpdateVolume,
+            },
             C::ListSnapshots { .. } => SimOp::ListSnapshots,
             C::CreateSnapshot => SimOp::CreateSnapshot,
             C::ShowSnapshot(_)
@@ -187,7 +210,7 @@ pub(super) fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejec
     let path = request.path.as_str();
     let m = &request.method;
     if path == "/identity" || path.starts_with("/identity/") {
-        return keystone(m, segs).map(Route::Keystone);
+        return Ok(Route::Keystone(keystone(m, segs)));
     }
     if path == "/compute" || path.starts_with("/compute/") {
         return match segs {
@@ -212,7 +235,12 @@ pub(super) fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejec
             if rest.is_empty() && *m == Method::GET {
                 return Ok(Route::VolumeVersions { versioned: true });
             }
-            let api = cinder(m, rest)?;
+            let api = match cinder(m, rest)? {
+                CinderApi::VolumeAction(id, _) => {
+                    CinderApi::VolumeAction(id, action_name(&request.body))
+                }
+                other => other,
+            };
             Ok(Route::Cinder {
                 api,
                 header: request.header("openstack-api-version").map(str::to_owned),
@@ -222,15 +250,29 @@ pub(super) fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejec
     }
 }
 
-fn keystone(m: &Method, segs: &[&str]) -> Result<KeystoneRoute, Rejection> {
+/// Keystone's routes; its refusals are routes too, so that they are
+/// answered in Keystone's shape rather than Cinder's.
+/// The action a `POST .../action` body names: its only key.
+fn action_name(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<serde_json::Value>(body).ok()? {
+        serde_json::Value::Object(m) if m.len() == 1 => m.keys().next().cloned(),
+        _ => None,
+    }
+}
+
+fn keystone(m: &Method, segs: &[&str]) -> KeystoneRoute {
     let get = *m == Method::GET || *m == Method::HEAD;
     match segs {
-        [] if get => Ok(KeystoneRoute::Versions),
-        ["v3"] if get => Ok(KeystoneRoute::V3),
-        ["v3", "auth", "tokens"] if *m == Method::POST => Ok(KeystoneRoute::IssueToken),
-        ["v3", "auth", "tokens"] if get || *m == Method::DELETE => Ok(KeystoneRoute::Token),
-        [] | ["v3"] | ["v3", "auth", "tokens"] => Err(not_allowed()),
-        _ => Err(error::resource_not_found()),
+        [] if get => KeystoneRoute::Versions,
+        ["v3"] if get => KeystoneRoute::V3,
+        ["v3", "auth", "tokens"] if *m == Method::POST => KeystoneRoute::IssueToken,
+        ["v3", "auth", "tokens"] if get || *m == Method::DELETE => KeystoneRoute::Token,
+        ["v3", "projects"] if get => KeystoneRoute::Projects,
+        ["v3", "projects", id] if get => KeystoneRoute::Project(decode(id)),
+        [] | ["v3"] | ["v3", "auth", "tokens"] | ["v3", "projects"] | ["v3", "projects", _] => {
+            KeystoneRoute::MethodNotAllowed
+        }
+        _ => KeystoneRoute::NotFound,
     }
 }
 
@@ -275,7 +317,7 @@ fn cinder(m: &Method, segs: &[&str]) -> Result<CinderApi, Rejection> {
         ["volumes", v] if get => C::ShowVolume(d(v)),
         ["volumes", v] if put => C::UpdateVolume(d(v)),
         ["volumes", v] if delete => C::DeleteVolume(d(v)),
-        ["volumes", v, "action"] if post => C::VolumeAction(d(v)),
+        ["volumes", v, "action"] if post => C::VolumeAction(d(v), None),
         ["volumes", v, "metadata"] if get || post || put => C::VolumeMetadata(m.clone(), d(v)),
         ["volumes", v, "metadata", k] if get || put || delete => {
             C::VolumeMetadataKey(m.clone(), d(v), d(k))
