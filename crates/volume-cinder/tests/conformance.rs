@@ -230,3 +230,42 @@ mod cinder_only {
         assert!(!format!("{e:?} {e}").contains("wrong"));
     }
 }
+
+mod messages {
+    use super::*;
+    use volume_core::{
+        BlockStorage, BlockStorageExt, CreateVolume, Error, Size, Until, VolumeState, WaitConfig,
+    };
+    use volume_sim::engine::{Fault, FaultRule, SimOp};
+
+    /// A volume that lands in `error` is explained by a user message about it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_create_leaves_a_message() {
+        let c = cinder().await;
+        c.fake().engine().inject(
+            FaultRule::new(Fault::LandInError)
+                .on(SimOp::CreateVolume)
+                .times(1),
+        );
+        let v = c
+            .create_volume(&CreateVolume::new("doomed", Size::gib(1)))
+            .await
+            .unwrap();
+        let e = c
+            .wait_for_volume(
+                &v.id,
+                Until::State(VolumeState::Available),
+                &WaitConfig::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Failed { .. }), "{e:?}");
+        let messages = c.messages(Some(v.id.as_str())).await.unwrap();
+        assert!(!messages.is_empty(), "no message about {}", v.id);
+        assert!(messages
+            .iter()
+            .all(|m| m.resource_uuid.as_deref() == Some(v.id.as_str())));
+        let one = c.message(&messages[0].id).await.unwrap();
+        assert!(one.user_message.is_some());
+    }
+}
