@@ -526,14 +526,21 @@ impl Authenticate for ServiceAuth {
     async fn authenticate(&self, request: &AuthRequest<'_>) -> Result<AuthHeaders> {
         let shared = self.token.authenticate(request).await?;
         let endpoint = match self.target {
-            Target::VersionRoot => shared.endpoint().map(version_root),
-            Target::Compute => read_session(&self.session).compute,
-        }
-        .ok_or(Error::Unsupported {
-            operation: "Nova requests (the catalog has no compute endpoint; set one with \
-                        CinderBuilder::with_compute_endpoint)",
-            provider: crate::error::PROVIDER,
-        })?;
+            Target::VersionRoot => shared
+                .endpoint()
+                .map(version_root)
+                .ok_or(Error::Unsupported {
+                    operation: "microversion discovery (the token came without an endpoint)",
+                    provider: crate::error::PROVIDER,
+                }),
+            Target::Compute => read_session(&self.session)
+                .compute
+                .ok_or(Error::Unsupported {
+                    operation: "Nova requests (the catalog has no compute endpoint; set one with \
+                            CinderBuilder::with_compute_endpoint)",
+                    provider: crate::error::PROVIDER,
+                }),
+        }?;
         let mut headers = AuthHeaders::new().with_generation(shared.generation());
         for (name, value) in shared.iter() {
             headers.push(name.clone(), value.clone());

@@ -93,10 +93,23 @@ impl Client {
         }
         self.negotiated
             .get_or_try_init(|| async {
-                let doc: VersionsDocument = self
+                let answer = self
                     .versions
-                    .send_json(Request::get(Vec::<String>::new()).about(ResourceKind::Other, ""))
-                    .await?;
+                    .send_json::<VersionsDocument>(
+                        Request::get(Vec::<String>::new()).about(ResourceKind::Other, ""),
+                    )
+                    .await;
+                let doc = match answer {
+                    Ok(doc) => doc,
+                    // No version document where Cinder keeps it: speak the
+                    // base version, and let every later feature say which
+                    // version it needs.
+                    Err(e) if e.is_not_found() => {
+                        tracing::warn!(error = %e, "no version document; speaking microversion 3.0");
+                        return Ok(Microversion::BASE);
+                    }
+                    Err(e) => return Err(e),
+                };
                 let range = ServerRange::from_document(&doc)?;
                 let chosen = range.negotiate()?;
                 tracing::debug!(server_max = %range.max, %chosen, "negotiated the microversion");

@@ -71,7 +71,8 @@
 //! The client reads the server's range from the version document once and
 //! speaks `min(server max, 3.71)`, sending `OpenStack-API-Version: volume
 //! X.Y` on every Cinder call ([`CinderBuilder::with_microversion`] pins one
-//! instead). Features that need a later version than the one spoken are
+//! instead; a server with no version document at its versioned root is
+//! spoken to at 3.0). Features that need a later version than the one spoken are
 //! refused before sending with [`Error::Unsupported`](volume_core::Error),
 //! whose operation names the version: the attachments API (3.27; complete
 //! 3.44), volumes from backups (3.47), backup labels (3.43), messages

@@ -1590,3 +1590,26 @@ async fn a_keystone_503_is_retried() {
     cinder.connect().await.unwrap();
     assert_eq!(logins(&received(&server).await), 2);
 }
+
+/// A cloud without a version document at the versioned root is spoken to
+/// at 3.0, and features above it say which version they need.
+#[tokio::test]
+async fn without_a_version_document_the_base_version_is_spoken() {
+    let server = strict_server().await;
+    keystone(&server, login(), TOKEN, 3600, 1).await;
+    expect(
+        &server,
+        rules().pin("GET", "/volume/v3"),
+        404,
+        json!({"itemNotFound": {"code": 404, "message": "The resource could not be found."}}),
+        1,
+    )
+    .await;
+    let cinder = builder(&server).build().unwrap();
+    assert_eq!(cinder.connect().await.unwrap(), Microversion::BASE);
+    let e = cinder.attachments(None).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported { operation, .. } if operation.contains("3.27")),
+        "{e:?}"
+    );
+}
