@@ -1613,3 +1613,153 @@ async fn without_a_version_document_the_base_version_is_spoken() {
         "{e:?}"
     );
 }
+
+/// The remaining reads and updates of snapshots, backups, attachments and
+/// metadata, pinned.
+#[tokio::test]
+async fn the_other_endpoints_are_pinned() {
+    let (server, cinder) = logged_in().await;
+    let snap = json!({"snapshot": {"id": SNAP, "status": "available", "size": 10,
+        "volume_id": VOL, "name": "s", "description": null, "metadata": {},
+        "created_at": "2019-03-11T16:24:34.469003", "updated_at": null}});
+    // get_snapshot looks the volume up for its zone.
+    expect(
+        &server,
+        pin("GET", &format!("/snapshots/{SNAP}")),
+        200,
+        snap.clone(),
+        1,
+    )
+    .await;
+    let mut v = volume_json(VOL, "available", 10);
+    v["volume"]["availability_zone"] = json!("az1");
+    expect(&server, pin("GET", &format!("/volumes/{VOL}")), 200, v, 1).await;
+    let s = cinder
+        .get_snapshot(&SnapshotId::new(SNAP).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(s.region.as_str(), "az1");
+    expect(
+        &server,
+        pin("GET", "/snapshots/detail")
+            .query("limit", "5")
+            .query("volume_id", VOL),
+        200,
+        json!({"snapshots": [snap["snapshot"].clone()]}),
+        1,
+    )
+    .await;
+    let page = cinder
+        .list_snapshots(
+            &volume_core::ListSnapshots::new()
+                .with_volume(VolumeId::new(VOL).unwrap())
+                .with_page_size(5),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert!(page.next.is_none());
+    expect(
+        &server,
+        pin("PUT", &format!("/snapshots/{SNAP}"))
+            .json(json!({"snapshot": {"name": "n", "description": "d"}})),
+        200,
+        snap.clone(),
+        1,
+    )
+    .await;
+    cinder
+        .update_snapshot(&SnapshotId::new(SNAP).unwrap(), Some("n"), Some("d"))
+        .await
+        .unwrap();
+    expect(
+        &server,
+        pin("GET", &format!("/snapshots/{SNAP}/metadata")),
+        200,
+        json!({"metadata": {"k": "v"}}),
+        1,
+    )
+    .await;
+    assert_eq!(
+        cinder
+            .snapshot_metadata(&SnapshotId::new(SNAP).unwrap())
+            .await
+            .unwrap()["k"],
+        "v"
+    );
+    expect(
+        &server,
+        pin("GET", &format!("/volumes/{VOL}/metadata")),
+        200,
+        json!({"metadata": {}}),
+        1,
+    )
+    .await;
+    assert!(cinder
+        .volume_metadata(&VolumeId::new(VOL).unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+    expect(
+        &server,
+        pin("GET", "/backups/detail").query("marker", BACKUP),
+        200,
+        json!({"backups": [], "backups_links": []}),
+        1,
+    )
+    .await;
+    let page = cinder
+        .list_backups(
+            &volume_core::ListBackups::new(),
+            Some(&PageToken::new(BACKUP)),
+        )
+        .await
+        .unwrap();
+    assert!(page.items.is_empty() && page.next.is_none());
+    expect(
+        &server,
+        pin("DELETE", &format!("/backups/{BACKUP}")),
+        202,
+        json!(null),
+        1,
+    )
+    .await;
+    cinder
+        .delete_backup(&BackupId::new(BACKUP).unwrap())
+        .await
+        .unwrap();
+    let att = json!({"attachment": {"id": "a1", "status": "reserved", "instance": SERVER,
+        "volume_id": VOL, "attach_mode": "rw", "attached_at": "", "detached_at": "",
+        "connection_info": {}}});
+    expect(&server, pin("GET", "/attachments/a1"), 200, att.clone(), 1).await;
+    assert_eq!(cinder.attachment("a1").await.unwrap().status, "reserved");
+    expect(
+        &server,
+        pin("GET", "/attachments/detail").query("volume_id", VOL),
+        200,
+        json!({"attachments": [att["attachment"].clone()]}),
+        1,
+    )
+    .await;
+    assert_eq!(
+        cinder
+            .attachments(Some(&VolumeId::new(VOL).unwrap()))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    expect(
+        &server,
+        pin("PUT", &format!("/volumes/{VOL}")).json(json!({"volume": {"description": "about"}})),
+        200,
+        volume_json(VOL, "available", 10),
+        1,
+    )
+    .await;
+    cinder
+        .update_volume_details(&VolumeId::new(VOL).unwrap(), None, Some("about"))
+        .await
+        .unwrap();
+}
