@@ -238,6 +238,29 @@ mod tests {
     }
 
     #[test]
+    fn odd_bodies_never_panic_and_keep_the_status() {
+        for body in [
+            "",
+            "null",
+            "[]",
+            "{}",
+            r#"{"error": null}"#,
+            r#"{"error": {"code": "x"}}"#,
+            r#"{"badRequest": null}"#,
+            r#"{"badRequest": "text"}"#,
+            r#"{"badRequest": {"message": 42}}"#,
+            r#"{"overLimit": {}}"#,
+            "\u{0}\u{ff}",
+            &"{".repeat(10_000),
+        ] {
+            for status in [400, 401, 404, 406, 409, 413, 500, 503] {
+                let e = map(status, body);
+                assert_eq!(e.status(), Some(status), "{status} {body:.40}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
     fn keystone_errors_and_foreign_bodies() {
         let e = map(
             401,
