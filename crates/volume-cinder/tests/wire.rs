@@ -182,6 +182,12 @@ async fn volume_requests_are_pinned() {
     let (server, cinder) = logged_in().await;
     assert_eq!(cinder.connect().await.unwrap(), Microversion::NEWEST_KNOWN);
     assert_eq!(cinder.project_id().as_deref(), Some(PROJECT));
+    // Logged in, the client still prints neither token nor password.
+    let printed = format!("{cinder:?} {cinder}");
+    assert!(
+        !printed.contains(TOKEN) && !printed.contains(PASSWORD),
+        "{printed}"
+    );
     assert_eq!(
         cinder.endpoint().unwrap().as_str(),
         format!("{}/volume/v3/{PROJECT}", server.uri())
