@@ -1769,3 +1769,28 @@ async fn the_other_endpoints_are_pinned() {
         .await
         .unwrap();
 }
+
+/// 32 first calls at once: one login and one version document between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_calls_negotiate_once() {
+    let (server, cinder) = logged_in().await;
+    expect(
+        &server,
+        pin("GET", "/limits"),
+        200,
+        json!({"limits": {"absolute": {}}}),
+        32,
+    )
+    .await;
+    let cinder = Arc::new(cinder);
+    let calls: Vec<_> = (0..32)
+        .map(|_| {
+            let c = Arc::clone(&cinder);
+            tokio::spawn(async move { c.limits().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    // `logged_in` expects exactly one login and one version document.
+}
