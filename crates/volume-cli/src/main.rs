@@ -1,9 +1,133 @@
-//! The `volume` command.
+//! `volume`: one command for block-storage volumes on every volume-rs
+//! provider, and `volume serve`, the fake cloud.
 //!
-//! **Status: skeleton.** Management verbs and `volume serve` arrive with their
-//! own issue; for now the binary only says so.
+//! ```text
+//! $ volume serve &                                  # the fake cloud, loopback
+//! $ export LINODE_TOKEN=volume-sim-linode-token
+//! $ volume --provider linode --endpoint http://127.0.0.1:8080/v4 create data --size 10 --wait
+//! $ volume ls --provider linode --endpoint http://127.0.0.1:8080/v4 -o json
+//! ```
+//!
+//! The provider comes from `--provider`, then `$VOLUME_PROVIDER`, then the
+//! profile (`--profile`, `$VOLUME_PROFILE`, or the config file's
+//! `default_profile`); each setting from its flag, then the environment
+//! variables the provider crate's `from_env` reads, then the profile.
+//! Credentials are never flags. See `volume --help` for the exit codes.
 
-fn main() {
-    eprintln!("volume: not implemented yet; see the volume-rs README for what works today");
-    std::process::exit(2);
+mod cli;
+mod config;
+mod error;
+mod output;
+mod progress;
+mod provider;
+mod verbs;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches};
+use volume_core::http::{ClientOptions, Env};
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use crate::output::Printer;
+use crate::progress::Waiter;
+use crate::provider::{Native, Sources};
+
+/// The command line, the fake cloud's registry settings included.
+fn command() -> clap::Command {
+    Cli::command().mut_subcommand("serve", volume_sim::cli::with_registry_flags)
+}
+
+fn main() -> ExitCode {
+    let matches = command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut command(), "volume", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Serve(serve) => {
+            let settings = matches
+                .subcommand_matches("serve")
+                .map(volume_sim::cli::settings)
+                .unwrap_or_default();
+            let status =
+                volume_sim::cli::run("volume serve", serve.args.clone(), cli.global.verbose, settings);
+            return ExitCode::from(u8::try_from(status).unwrap_or(1));
+        }
+        _ => {}
+    }
+    if cli.global.verbose {
+        // Requests are logged by volume-core's transport: method, path,
+        // status, attempt and time, never headers or bodies.
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_target(false)
+            .init();
+    }
+    match run(&cli) {
+        Ok(()) => ExitCode::from(error::OK),
+        Err(e) => {
+            eprintln!("volume: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), CliError> {
+    let g = &cli.global;
+    let env = Env::process();
+    let file = config::path(g.config.as_deref(), &env);
+    let wanted = g.profile.clone().or_else(|| env.string(&["VOLUME_PROFILE"]));
+    let profile = config::load(file, wanted)?;
+    let sources = Sources {
+        endpoint: g.endpoint.as_deref(),
+        env: &env,
+        profile: &profile,
+        sim_delay: Duration::from_secs_f64(g.sim_delay),
+        options: ClientOptions::new()
+            .with_user_agent_suffix(concat!("volume-cli/", env!("CARGO_PKG_VERSION"))),
+    };
+    let backend = provider::connect(g.provider.as_deref(), &sources)?;
+    let no_color = env.string(&["NO_COLOR"]).is_some_and(|v| !v.is_empty());
+    let ctx = verbs::Ctx {
+        out: Printer {
+            output: g.output,
+            quiet: g.quiet,
+            color: std::io::stdout().is_terminal() && !no_color,
+        },
+        wait: g.wait.then(|| Waiter {
+            max_wait: Duration::from_secs_f64(g.timeout),
+            spinner: std::io::stderr().is_terminal(),
+        }),
+        backend,
+    };
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_all();
+    let sim = match &ctx.backend.native {
+        Native::Sim(sim) => {
+            // The simulator lives on a virtual clock: nothing sleeps for
+            // real, and a ticker moves the simulator's clock with tokio's.
+            builder.start_paused(true);
+            Some(sim.clone())
+        }
+        _ => None,
+    };
+    let runtime = builder
+        .build()
+        .map_err(|e| CliError::Config(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        let ticker = sim.map(provider::sim::drive_clock);
+        let result = verbs::run(&ctx, &cli.command).await;
+        if let Some(t) = ticker {
+            t.abort();
+        }
+        result
+    })
 }
