@@ -65,11 +65,16 @@ fn main() -> ExitCode {
     if cli.global.verbose {
         // Requests are logged by volume-core's transport: method, path,
         // status, attempt and time, never headers or bodies.
-        tracing_subscriber::fmt()
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::Layer;
+        let layer = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .with_max_level(tracing::Level::DEBUG)
             .with_target(false)
-            .init();
+            .with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("volume_core", tracing::Level::DEBUG),
+            );
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer));
     }
     match run(&cli) {
         Ok(()) => ExitCode::from(error::OK),

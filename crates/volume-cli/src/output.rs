@@ -545,3 +545,41 @@ pub(crate) fn capability_fields(c: &CapabilitiesView) -> Vec<(&'static str, Stri
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printer(color: bool) -> Printer {
+        Printer {
+            output: Output::Table,
+            quiet: false,
+            color,
+        }
+    }
+
+    #[test]
+    fn states_are_coloured_only_when_asked_and_columns_stay_aligned() {
+        let mut table = Table::new(&["ID", "STATE", "NAME"]);
+        table.row(vec!["a".into(), "available".into(), "x".into()]);
+        table.row(vec!["bb".into(), "error".into(), "y".into()]);
+        let mut plain = Vec::new();
+        table.write(&mut plain, &printer(false)).unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        assert_eq!(
+            plain,
+            "ID  STATE      NAME\na   available  x\nbb  error      y\n"
+        );
+        let mut coloured = Vec::new();
+        table.write(&mut coloured, &printer(true)).unwrap();
+        let coloured = String::from_utf8(coloured).unwrap();
+        assert!(coloured.contains("\x1b[32mavailable\x1b[0m  x"), "{coloured:?}");
+        assert!(coloured.contains("\x1b[31merror\x1b[0m      y"), "{coloured:?}");
+        // Without the escapes, the same text: padding counts visible width.
+        let stripped = coloured
+            .replace("\x1b[32m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, plain);
+    }
+}
