@@ -81,9 +81,8 @@ pub(crate) fn load(
     let parsed = match &file {
         None => File::default(),
         Some((path, explicit)) => match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str::<File>(&text).map_err(|e| {
-                CliError::Config(format!("{}: {}", path.display(), e.message()))
-            })?,
+            Ok(text) => toml::from_str::<File>(&text)
+                .map_err(|e| CliError::Config(format!("{}: {}", path.display(), e.message())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => File::default(),
             Err(e) => {
                 return Err(CliError::Config(format!(
@@ -105,9 +104,10 @@ pub(crate) fn load(
         }),
         None => Err(CliError::Config(format!(
             "no profile {name:?} in {}",
-            file.map_or_else(|| "(no config file)".to_owned(), |(p, _)| p
-                .display()
-                .to_string())
+            file.map_or_else(
+                || "(no config file)".to_owned(),
+                |(p, _)| p.display().to_string()
+            )
         ))),
     }
 }
@@ -142,14 +142,12 @@ impl Profile {
             };
         }
         if let Some(command) = self.string(&format!("{key}_command"))? {
-            return run_secret_command(&command)
-                .map(Some)
-                .map_err(|why| {
-                    CliError::Config(format!(
-                        "profile {}: {key}_command {why}",
-                        self.shown_name()
-                    ))
-                });
+            return run_secret_command(&command).map(Some).map_err(|why| {
+                CliError::Config(format!(
+                    "profile {}: {key}_command {why}",
+                    self.shown_name()
+                ))
+            });
         }
         Ok(None)
     }

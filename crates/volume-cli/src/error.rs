@@ -79,11 +79,19 @@ mod tests {
         assert_eq!(code(Error::not_found(ResourceKind::Volume, "x")), NOT_FOUND);
         assert_eq!(code(Error::invalid_input("size", "no")), INVALID);
         assert_eq!(
-            code(Error::invalid_state(ResourceKind::Volume, "x", "in-use", "delete")),
+            code(Error::invalid_state(
+                ResourceKind::Volume,
+                "x",
+                "in-use",
+                "delete"
+            )),
             INVALID
         );
         assert_eq!(code(Error::quota_exceeded("full")), QUOTA);
-        assert_eq!(code(Error::unsupported("clone_volume", "linode")), UNSUPPORTED);
+        assert_eq!(
+            code(Error::unsupported("clone_volume", "linode")),
+            UNSUPPORTED
+        );
         assert_eq!(CliError::Config("bad".into()).exit_code(), USAGE);
         assert_ne!(OK, OTHER);
     }

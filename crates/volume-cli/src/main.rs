@@ -56,8 +56,12 @@ fn main() -> ExitCode {
                 .subcommand_matches("serve")
                 .map(volume_sim::cli::settings)
                 .unwrap_or_default();
-            let status =
-                volume_sim::cli::run("volume serve", serve.args.clone(), cli.global.verbose, settings);
+            let status = volume_sim::cli::run(
+                "volume serve",
+                serve.args.clone(),
+                cli.global.verbose,
+                settings,
+            );
             return ExitCode::from(u8::try_from(status).unwrap_or(1));
         }
         _ => {}
@@ -89,7 +93,10 @@ fn run(cli: &Cli) -> Result<(), CliError> {
     let g = &cli.global;
     let env = Env::process();
     let file = config::path(g.config.as_deref(), &env);
-    let wanted = g.profile.clone().or_else(|| env.string(&["VOLUME_PROFILE"]));
+    let wanted = g
+        .profile
+        .clone()
+        .or_else(|| env.string(&["VOLUME_PROFILE"]));
     let profile = config::load(file, wanted)?;
     let sources = Sources {
         endpoint: g.endpoint.as_deref(),

@@ -38,7 +38,11 @@ impl Printer {
                 Output::Table => {
                     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
                     fields.iter().try_for_each(|(k, v)| {
-                        let v = if *k == "state" { self.paint(v) } else { v.clone() };
+                        let v = if *k == "state" {
+                            self.paint(v)
+                        } else {
+                            v.clone()
+                        };
                         writeln!(out, "{:<width$}  {v}", format!("{k}:"), width = width + 1)
                     })
                 }
@@ -67,7 +71,12 @@ impl Printer {
     }
 
     /// A line of plain text (what was done), unless `-q` or JSON.
-    pub(crate) fn done<T: Serialize>(&self, view: &T, text: &str, id: &str) -> Result<(), CliError> {
+    pub(crate) fn done<T: Serialize>(
+        &self,
+        view: &T,
+        text: &str,
+        id: &str,
+    ) -> Result<(), CliError> {
         let mut out = io::stdout().lock();
         let result = if self.quiet {
             writeln!(out, "{id}")
@@ -241,7 +250,15 @@ impl From<&Volume> for VolumeView {
 
 /// The volume table's columns.
 pub(crate) fn volume_table() -> Table {
-    Table::new(&["ID", "NAME", "SIZE", "STATE", "REGION", "ATTACHED TO", "LABELS"])
+    Table::new(&[
+        "ID",
+        "NAME",
+        "SIZE",
+        "STATE",
+        "REGION",
+        "ATTACHED TO",
+        "LABELS",
+    ])
 }
 
 /// A volume as a row of [`volume_table`].
@@ -280,7 +297,11 @@ pub(crate) fn volume_fields(v: &VolumeView) -> Vec<(&'static str, String)> {
         .join(", ");
     fields.push((
         "attached to",
-        if attached.is_empty() { "-".to_owned() } else { attached },
+        if attached.is_empty() {
+            "-".to_owned()
+        } else {
+            attached
+        },
     ));
     fields.push(("labels", labels_text(&v.labels)));
     if let Some(s) = &v.source {
@@ -344,7 +365,10 @@ pub(crate) fn snapshot_fields(s: &SnapshotView) -> Vec<(&'static str, String)> {
     let mut fields = vec![
         ("id", s.id.clone()),
         ("name", s.name.clone()),
-        ("volume", s.volume_id.clone().unwrap_or_else(|| "-".to_owned())),
+        (
+            "volume",
+            s.volume_id.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
         ("size", format!("{} GiB", s.size_gib)),
         ("state", s.state.clone()),
         ("region", s.region.clone()),
@@ -408,7 +432,10 @@ pub(crate) fn backup_fields(b: &BackupView) -> Vec<(&'static str, String)> {
     let mut fields = vec![
         ("id", b.id.clone()),
         ("name", b.name.clone()),
-        ("volume", b.volume_id.clone().unwrap_or_else(|| "-".to_owned())),
+        (
+            "volume",
+            b.volume_id.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
         ("size", format!("{} GiB", b.size_gib)),
         ("state", b.state.clone()),
         (
@@ -573,8 +600,14 @@ mod tests {
         let mut coloured = Vec::new();
         table.write(&mut coloured, &printer(true)).unwrap();
         let coloured = String::from_utf8(coloured).unwrap();
-        assert!(coloured.contains("\x1b[32mavailable\x1b[0m  x"), "{coloured:?}");
-        assert!(coloured.contains("\x1b[31merror\x1b[0m      y"), "{coloured:?}");
+        assert!(
+            coloured.contains("\x1b[32mavailable\x1b[0m  x"),
+            "{coloured:?}"
+        );
+        assert!(
+            coloured.contains("\x1b[31merror\x1b[0m      y"),
+            "{coloured:?}"
+        );
         // Without the escapes, the same text: padding counts visible width.
         let stripped = coloured
             .replace("\x1b[32m", "")

@@ -57,16 +57,29 @@ impl Waiter {
 
     /// Waits until the volume is in no transient state; a failure state is
     /// an [`Error::Failed`].
-    pub(crate) async fn volume(&self, storage: &dyn BlockStorage, id: &VolumeId) -> Result<Volume, Error> {
+    pub(crate) async fn volume(
+        &self,
+        storage: &dyn BlockStorage,
+        id: &VolumeId,
+    ) -> Result<Volume, Error> {
         let (config, bar) = self.config::<Volume>(format!("volume {id}"));
         let waited = storage
-            .wait_for_volume(id, Until::matches(|v: &Volume| !v.state.is_transient()), &config)
+            .wait_for_volume(
+                id,
+                Until::matches(|v: &Volume| !v.state.is_transient()),
+                &config,
+            )
             .await;
         finish(bar);
         let volume = waited?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Volume, id.as_str()))?;
-        failed_if(volume.state.is_failure(), volume_core::ResourceKind::Volume, id.as_str(), &volume.raw_state)?;
+        failed_if(
+            volume.state.is_failure(),
+            volume_core::ResourceKind::Volume,
+            id.as_str(),
+            &volume.raw_state,
+        )?;
         Ok(volume)
     }
 
@@ -78,32 +91,58 @@ impl Waiter {
     ) -> Result<Snapshot, Error> {
         let (config, bar) = self.config::<Snapshot>(format!("snapshot {id}"));
         let waited = storage
-            .wait_for_snapshot(id, Until::matches(|s: &Snapshot| !s.state.is_transient()), &config)
+            .wait_for_snapshot(
+                id,
+                Until::matches(|s: &Snapshot| !s.state.is_transient()),
+                &config,
+            )
             .await;
         finish(bar);
         let snapshot = waited?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Snapshot, id.as_str()))?;
-        failed_if(snapshot.state.is_failure(), volume_core::ResourceKind::Snapshot, id.as_str(), &snapshot.raw_state)?;
+        failed_if(
+            snapshot.state.is_failure(),
+            volume_core::ResourceKind::Snapshot,
+            id.as_str(),
+            &snapshot.raw_state,
+        )?;
         Ok(snapshot)
     }
 
     /// Waits until the backup is in no transient state.
-    pub(crate) async fn backup(&self, storage: &dyn BlockStorage, id: &BackupId) -> Result<Backup, Error> {
+    pub(crate) async fn backup(
+        &self,
+        storage: &dyn BlockStorage,
+        id: &BackupId,
+    ) -> Result<Backup, Error> {
         let (config, bar) = self.config::<Backup>(format!("backup {id}"));
         let waited = storage
-            .wait_for_backup(id, Until::matches(|b: &Backup| !b.state.is_transient()), &config)
+            .wait_for_backup(
+                id,
+                Until::matches(|b: &Backup| !b.state.is_transient()),
+                &config,
+            )
             .await;
         finish(bar);
         let backup = waited?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Backup, id.as_str()))?;
-        failed_if(backup.state.is_failure(), volume_core::ResourceKind::Backup, id.as_str(), &backup.raw_state)?;
+        failed_if(
+            backup.state.is_failure(),
+            volume_core::ResourceKind::Backup,
+            id.as_str(),
+            &backup.raw_state,
+        )?;
         Ok(backup)
     }
 
     /// Waits until the volume is gone.
-    pub(crate) async fn volume_gone(&self, storage: &dyn BlockStorage, id: &VolumeId) -> Result<(), Error> {
+    pub(crate) async fn volume_gone(
+        &self,
+        storage: &dyn BlockStorage,
+        id: &VolumeId,
+    ) -> Result<(), Error> {
         let (config, bar) = self.config::<Volume>(format!("volume {id}"));
         let waited = storage.wait_for_volume(id, Until::Deleted, &config).await;
         finish(bar);
@@ -123,7 +162,11 @@ impl Waiter {
     }
 
     /// Waits until the backup is gone.
-    pub(crate) async fn backup_gone(&self, storage: &dyn BlockStorage, id: &BackupId) -> Result<(), Error> {
+    pub(crate) async fn backup_gone(
+        &self,
+        storage: &dyn BlockStorage,
+        id: &BackupId,
+    ) -> Result<(), Error> {
         let (config, bar) = self.config::<Backup>(format!("backup {id}"));
         let waited = storage.wait_for_backup(id, Until::Deleted, &config).await;
         finish(bar);
@@ -137,7 +180,12 @@ fn finish(bar: Option<ProgressBar>) {
     }
 }
 
-fn failed_if(failed: bool, kind: volume_core::ResourceKind, id: &str, state: &str) -> Result<(), Error> {
+fn failed_if(
+    failed: bool,
+    kind: volume_core::ResourceKind,
+    id: &str,
+    state: &str,
+) -> Result<(), Error> {
     if failed {
         return Err(Error::Failed {
             kind,

@@ -9,7 +9,9 @@ use volume_core::{
 
 use crate::cli::{BackupCommand, Command, CreateArgs, LsArgs, SnapshotCommand};
 use crate::error::CliError;
-use crate::output::{self as out, BackupView, CapabilitiesView, InstanceView, Printer, SnapshotView, VolumeView};
+use crate::output::{
+    self as out, BackupView, CapabilitiesView, InstanceView, Printer, SnapshotView, VolumeView,
+};
 use crate::progress::Waiter;
 use crate::provider::{Backend, Native};
 
@@ -65,7 +67,11 @@ pub(crate) async fn run(ctx: &Ctx, command: &Command) -> Result<(), CliError> {
                 .await?;
             settle_and_show(ctx, v).await
         }
-        Command::Clone { id, name, labels: l } => {
+        Command::Clone {
+            id,
+            name,
+            labels: l,
+        } => {
             let mut request = CloneVolume::new(name.as_str());
             request.labels = labels(l);
             let v = storage.clone_volume(&volume_id(id)?, &request).await?;
@@ -73,7 +79,10 @@ pub(crate) async fn run(ctx: &Ctx, command: &Command) -> Result<(), CliError> {
         }
         Command::Rename { id, name } => {
             let v = storage
-                .update_volume(&volume_id(id)?, &UpdateVolume::new().with_name(name.as_str()))
+                .update_volume(
+                    &volume_id(id)?,
+                    &UpdateVolume::new().with_name(name.as_str()),
+                )
                 .await?;
             settle_and_show(ctx, v).await
         }
@@ -185,7 +194,8 @@ async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<(), CliError> {
     for v in &views {
         table.row(out::volume_row(v));
     }
-    ctx.out.list(&views, table, views.iter().map(|v| v.id.clone()))
+    ctx.out
+        .list(&views, table, views.iter().map(|v| v.id.clone()))
 }
 
 async fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), CliError> {
@@ -200,11 +210,7 @@ async fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), CliError> {
     };
     let mut request = match (&source, args.size) {
         (VolumeSource::Empty, None) => {
-            return Err(Error::invalid_input(
-                "size",
-                "--size is needed for an empty volume",
-            )
-            .into())
+            return Err(Error::invalid_input("size", "--size is needed for an empty volume").into())
         }
         (_, Some(size)) => CreateVolume::new(args.name.as_str(), Size::gib(size)),
         (_, None) => {
@@ -284,7 +290,8 @@ async fn snapshot(ctx: &Ctx, command: &SnapshotCommand) -> Result<(), CliError> 
             for s in &views {
                 table.row(out::snapshot_row(s));
             }
-            ctx.out.list(&views, table, views.iter().map(|s| s.id.clone()))
+            ctx.out
+                .list(&views, table, views.iter().map(|s| s.id.clone()))
         }
         SnapshotCommand::Show { id } => {
             show(&storage.get_snapshot(&SnapshotId::new(id.as_str())?).await?)
@@ -314,8 +321,7 @@ async fn backup(ctx: &Ctx, command: &BackupCommand) -> Result<(), CliError> {
         } => {
             let b = storage
                 .create_backup(
-                    &CreateBackup::new(volume_id(volume)?, name.as_str())
-                        .incremental(*incremental),
+                    &CreateBackup::new(volume_id(volume)?, name.as_str()).incremental(*incremental),
                 )
                 .await?;
             let b = match &ctx.wait {
@@ -339,9 +345,12 @@ async fn backup(ctx: &Ctx, command: &BackupCommand) -> Result<(), CliError> {
             for b in &views {
                 table.row(out::backup_row(b));
             }
-            ctx.out.list(&views, table, views.iter().map(|b| b.id.clone()))
+            ctx.out
+                .list(&views, table, views.iter().map(|b| b.id.clone()))
         }
-        BackupCommand::Show { id } => show(&storage.get_backup(&BackupId::new(id.as_str())?).await?),
+        BackupCommand::Show { id } => {
+            show(&storage.get_backup(&BackupId::new(id.as_str())?).await?)
+        }
         BackupCommand::Rm { id } => {
             let id = BackupId::new(id.as_str())?;
             storage.delete_backup(&id).await?;
@@ -355,7 +364,9 @@ async fn backup(ctx: &Ctx, command: &BackupCommand) -> Result<(), CliError> {
                 (_, Some(v)) => RestoreBackup::over_volume(volume_id(v)?),
                 (Some(n), None) => RestoreBackup::to_new_volume(n.as_str()),
                 (None, None) => {
-                    return Err(CliError::Config("restore needs --name or --over".to_owned()))
+                    return Err(CliError::Config(
+                        "restore needs --name or --over".to_owned(),
+                    ))
                 }
             };
             let v = storage
@@ -378,7 +389,8 @@ async fn instances(ctx: &Ctx, all: bool) -> Result<(), CliError> {
     for i in &views {
         table.row(out::instance_row(i));
     }
-    ctx.out.list(&views, table, views.iter().map(|i| i.id.clone()))
+    ctx.out
+        .list(&views, table, views.iter().map(|i| i.id.clone()))
 }
 
 fn first_page<T>(page: volume_core::Page<T>, what: &str) -> Vec<T> {

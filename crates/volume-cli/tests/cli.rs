@@ -118,9 +118,7 @@ impl Fake {
             .with_setting("exoscale-secret", EXOSCALE_SECRET)
             .unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let server = runtime
-            .block_on(Server::start(listener, &config))
-            .unwrap();
+        let server = runtime.block_on(Server::start(listener, &config)).unwrap();
         Self {
             server,
             _runtime: runtime,
@@ -163,15 +161,37 @@ fn run(cmd: &mut Command, args: &[&str]) -> Output {
 fn sim_create_prints_a_table_json_or_the_id() {
     let home = home();
     let h = home.path();
-    let out = run(&mut volume(h),
-        &["--provider", "sim", "create", "data", "--size", "10", "--label", "env=prod"],
+    let out = run(
+        &mut volume(h),
+        &[
+            "--provider",
+            "sim",
+            "create",
+            "data",
+            "--size",
+            "10",
+            "--label",
+            "env=prod",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!("sim_create_table", stdout(&out));
 
     // Global flags after the verb, JSON parsed field by field.
-    let v = json(&run(&mut volume(h),
-        &["create", "data", "--size", "10", "--label", "env=prod", "--provider", "sim", "-o", "json"],
+    let v = json(&run(
+        &mut volume(h),
+        &[
+            "create",
+            "data",
+            "--size",
+            "10",
+            "--label",
+            "env=prod",
+            "--provider",
+            "sim",
+            "-o",
+            "json",
+        ],
     ));
     assert_eq!(v["name"], "data");
     assert_eq!(v["size_gib"], 10);
@@ -181,18 +201,27 @@ fn sim_create_prints_a_table_json_or_the_id() {
     assert_eq!(v["attached_to"], Value::Null);
     assert!(v["id"].as_str().is_some_and(|id| !id.is_empty()));
 
-    let out = run(&mut volume(h), &["-q", "--provider", "sim", "create", "data", "--size", "1"]);
+    let out = run(
+        &mut volume(h),
+        &["-q", "--provider", "sim", "create", "data", "--size", "1"],
+    );
     assert_eq!(stdout(&out).trim(), v["id"].as_str().unwrap());
 
     // Capabilities and instances: one table each, the same facts in JSON.
     let out = run(&mut volume(h), &["--provider", "sim", "capabilities"]);
     insta::assert_snapshot!("sim_capabilities", stdout(&out));
-    let caps = json(&run(&mut volume(h), &["capabilities", "--provider", "sim", "--output", "json"]));
+    let caps = json(&run(
+        &mut volume(h),
+        &["capabilities", "--provider", "sim", "--output", "json"],
+    ));
     assert_eq!(caps["provider"], "sim");
     assert_eq!(caps["backups"], true);
     let out = run(&mut volume(h), &["--provider", "sim", "instances"]);
     insta::assert_snapshot!("sim_instances", stdout(&out));
-    let ids = stdout(&run(&mut volume(h), &["--provider", "sim", "instances", "--all", "-q"]));
+    let ids = stdout(&run(
+        &mut volume(h),
+        &["--provider", "sim", "instances", "--all", "-q"],
+    ));
     assert_eq!(ids.lines().count(), 6, "{ids}");
 }
 
@@ -202,24 +231,66 @@ fn sim_wait_runs_on_the_virtual_clock() {
     let h = home.path();
     let started = Instant::now();
     // Without --wait: as accepted.
-    let v = json(&run(&mut volume(h),
-        &["--provider", "sim", "--sim-delay", "120", "create", "d", "--size", "1", "-o", "json"],
+    let v = json(&run(
+        &mut volume(h),
+        &[
+            "--provider",
+            "sim",
+            "--sim-delay",
+            "120",
+            "create",
+            "d",
+            "--size",
+            "1",
+            "-o",
+            "json",
+        ],
     ));
     assert_eq!(v["state"], "creating");
     // With it: two simulated minutes, waited for on the virtual clock.
-    let v = json(&run(&mut volume(h),
-        &["--provider", "sim", "--sim-delay", "120", "create", "d", "--size", "1", "-o", "json", "--wait"],
+    let v = json(&run(
+        &mut volume(h),
+        &[
+            "--provider",
+            "sim",
+            "--sim-delay",
+            "120",
+            "create",
+            "d",
+            "--size",
+            "1",
+            "-o",
+            "json",
+            "--wait",
+        ],
     ));
     assert_eq!(v["state"], "available");
     // Past --timeout: exit code 8, the last state seen on stderr.
-    let out = run(&mut volume(h),
-        &["--provider", "sim", "--sim-delay", "120", "create", "d", "--size", "1", "--wait", "--timeout", "30"],
+    let out = run(
+        &mut volume(h),
+        &[
+            "--provider",
+            "sim",
+            "--sim-delay",
+            "120",
+            "create",
+            "d",
+            "--size",
+            "1",
+            "--wait",
+            "--timeout",
+            "30",
+        ],
     );
     assert_eq!(code(&out), 8, "{}", stderr(&out));
     assert!(stderr(&out).contains("creating"), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
     // Nothing slept for real: three runs, five simulated minutes.
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -231,20 +302,52 @@ fn exit_codes_by_kind_and_usage() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("no provider"), "{}", stderr(&out));
     // A bad command line.
-    assert_eq!(code(&run(&mut volume(h), &["--provider", "sim", "frobnicate"])), 2);
-    assert_eq!(code(&run(&mut volume(h), &["--provider", "nowhere", "ls"])), 2);
+    assert_eq!(
+        code(&run(&mut volume(h), &["--provider", "sim", "frobnicate"])),
+        2
+    );
+    assert_eq!(
+        code(&run(&mut volume(h), &["--provider", "nowhere", "ls"])),
+        2
+    );
     // Not found.
     let out = run(&mut volume(h), &["--provider", "sim", "show", "vol-404"]);
     assert_eq!(code(&out), 3);
     assert!(stderr(&out).contains("vol-404"), "{}", stderr(&out));
-    assert_eq!(code(&run(&mut volume(h), &["--provider", "sim", "snapshot", "show", "s-1"])), 3);
-    assert_eq!(code(&run(&mut volume(h), &["--provider", "sim", "backup", "show", "b-1"])), 3);
     assert_eq!(
-        code(&run(&mut volume(h), &["--provider", "sim", "backup", "create", "vol-404", "b"])),
+        code(&run(
+            &mut volume(h),
+            &["--provider", "sim", "snapshot", "show", "s-1"]
+        )),
         3
     );
     assert_eq!(
-        code(&run(&mut volume(h), &["--provider", "sim", "backup", "restore", "b-1", "--name", "r"])),
+        code(&run(
+            &mut volume(h),
+            &["--provider", "sim", "backup", "show", "b-1"]
+        )),
+        3
+    );
+    assert_eq!(
+        code(&run(
+            &mut volume(h),
+            &["--provider", "sim", "backup", "create", "vol-404", "b"]
+        )),
+        3
+    );
+    assert_eq!(
+        code(&run(
+            &mut volume(h),
+            &[
+                "--provider",
+                "sim",
+                "backup",
+                "restore",
+                "b-1",
+                "--name",
+                "r"
+            ]
+        )),
         3
     );
     // Invalid input: before anything is sent.
@@ -252,16 +355,31 @@ fn exit_codes_by_kind_and_usage() {
     assert_eq!(code(&out), 4);
     assert!(stderr(&out).contains("--size"), "{}", stderr(&out));
     assert_eq!(
-        code(&run(&mut volume(h), &["--provider", "sim", "create", "big", "--size", "99999999"])),
+        code(&run(
+            &mut volume(h),
+            &["--provider", "sim", "create", "big", "--size", "99999999"]
+        )),
         4
     );
     // Empty lists are empty JSON arrays.
-    let v = json(&run(&mut volume(h), &["--provider", "sim", "backup", "ls", "-o", "json"]));
+    let v = json(&run(
+        &mut volume(h),
+        &["--provider", "sim", "backup", "ls", "-o", "json"],
+    ));
     assert_eq!(v, Value::Array(vec![]));
-    let v = json(&run(&mut volume(h), &["--provider", "sim", "snapshot", "ls", "--all", "-o", "json"]));
+    let v = json(&run(
+        &mut volume(h),
+        &["--provider", "sim", "snapshot", "ls", "--all", "-o", "json"],
+    ));
     assert_eq!(v, Value::Array(vec![]));
     // A provider-only verb on another provider.
-    assert_eq!(code(&run(&mut volume(h), &["--provider", "sim", "linode", "regions"])), 2);
+    assert_eq!(
+        code(&run(
+            &mut volume(h),
+            &["--provider", "sim", "linode", "regions"]
+        )),
+        2
+    );
 }
 
 #[test]
@@ -271,13 +389,22 @@ fn every_verb_on_the_linode_fake() {
     let h = home.path();
     let linode = || fake.linode(h);
 
-    let data = json(&run(&mut linode(),
-        &["create", "data", "--size", "10", "--region", "us-east", "--label", "env=prod", "--wait", "-o", "json"],
+    let data = json(&run(
+        &mut linode(),
+        &[
+            "create", "data", "--size", "10", "--region", "us-east", "--label", "env=prod",
+            "--wait", "-o", "json",
+        ],
     ));
     assert_eq!(data["state"], "available");
     assert_eq!(data["raw_state"], "active");
     let data_id = data["id"].as_str().unwrap().to_owned();
-    let logs = stdout(&run(&mut linode(), &["create", "logs", "--size", "20", "--region", "us-east", "-q"]));
+    let logs = stdout(&run(
+        &mut linode(),
+        &[
+            "create", "logs", "--size", "20", "--region", "us-east", "-q",
+        ],
+    ));
     let logs_id = logs.trim().to_owned();
 
     // The table, aligned (ids come from a fresh fake: deterministic).
@@ -285,19 +412,42 @@ fn every_verb_on_the_linode_fake() {
     insta::assert_snapshot!("linode_ls", stdout(&out));
 
     // Filters.
-    let ids = |args: &[&str]| stdout(&run(&mut linode(), args)).lines().map(str::to_owned).collect::<Vec<_>>();
-    assert_eq!(ids(&["ls", "-q", "--name", "data"]), [data_id.clone()]);
-    assert_eq!(ids(&["ls", "-q", "--label", "env=prod"]), [data_id.clone()]);
+    let ids = |args: &[&str]| {
+        stdout(&run(&mut linode(), args))
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&["ls", "-q", "--name", "data"]),
+        std::slice::from_ref(&data_id)
+    );
+    assert_eq!(
+        ids(&["ls", "-q", "--label", "env=prod"]),
+        std::slice::from_ref(&data_id)
+    );
     assert_eq!(ids(&["ls", "-q", "--all", "--page-size", "25"]).len(), 2);
     assert!(ids(&["ls", "-q", "--state", "in-use"]).is_empty());
 
     // Attach, then filter by instance.
-    let v = json(&run(&mut linode(), &["attach", &data_id, "1001", "--wait", "-o", "json"]));
+    let v = json(&run(
+        &mut linode(),
+        &["attach", &data_id, "1001", "--wait", "-o", "json"],
+    ));
     assert_eq!(v["state"], "in-use");
     assert_eq!(v["attachments"][0]["instance"], "1001");
-    assert!(v["attachments"][0]["device"].as_str().unwrap().contains("data"));
-    assert_eq!(ids(&["ls", "-q", "--attached-to", "1001"]), [data_id.clone()]);
-    assert_eq!(ids(&["ls", "-q", "--state", "in-use"]), [data_id.clone()]);
+    assert!(v["attachments"][0]["device"]
+        .as_str()
+        .unwrap()
+        .contains("data"));
+    assert_eq!(
+        ids(&["ls", "-q", "--attached-to", "1001"]),
+        std::slice::from_ref(&data_id)
+    );
+    assert_eq!(
+        ids(&["ls", "-q", "--state", "in-use"]),
+        std::slice::from_ref(&data_id)
+    );
 
     // Refusals, each with its exit code and the provider's words.
     let out = run(&mut linode(), &["resize", &data_id, "--size", "5"]);
@@ -307,24 +457,56 @@ fn every_verb_on_the_linode_fake() {
     assert!(stderr(&out).contains("in-use"), "{}", stderr(&out));
     let out = run(&mut linode(), &["snapshot", "ls"]);
     assert_eq!(code(&out), 7, "{}", stderr(&out));
-    assert_eq!(code(&run(&mut linode(), &["backup", "create", &data_id, "b"])), 7);
+    assert_eq!(
+        code(&run(&mut linode(), &["backup", "create", &data_id, "b"])),
+        7
+    );
     assert_eq!(code(&run(&mut linode(), &["show", "424242"])), 3);
 
     // Resize, rename, label, detach, clone.
-    let v = json(&run(&mut linode(), &["resize", &data_id, "--size", "30", "--wait", "-o", "json"]));
+    let v = json(&run(
+        &mut linode(),
+        &["resize", &data_id, "--size", "30", "--wait", "-o", "json"],
+    ));
     assert_eq!(v["size_gib"], 30);
-    let v = json(&run(&mut linode(), &["rename", &logs_id, "logs2", "-o", "json"]));
+    let v = json(&run(
+        &mut linode(),
+        &["rename", &logs_id, "logs2", "-o", "json"],
+    ));
     assert_eq!(v["name"], "logs2");
-    let v = json(&run(&mut linode(), &["label", &logs_id, "team=db", "tier=2", "-o", "json"]));
+    let v = json(&run(
+        &mut linode(),
+        &["label", &logs_id, "team=db", "tier=2", "-o", "json"],
+    ));
     assert_eq!(v["labels"]["team"], "db");
-    let v = json(&run(&mut linode(), &["label", &logs_id, "team-", "-o", "json"]));
+    let v = json(&run(
+        &mut linode(),
+        &["label", &logs_id, "team-", "-o", "json"],
+    ));
     assert_eq!(v["labels"].as_object().unwrap().len(), 1, "{v}");
-    let v = json(&run(&mut linode(), &["detach", &data_id, "--wait", "-o", "json"]));
+    let v = json(&run(
+        &mut linode(),
+        &["detach", &data_id, "--wait", "-o", "json"],
+    ));
     assert_eq!(v["state"], "available");
-    let v = json(&run(&mut linode(), &["clone", &logs_id, "copy", "--wait", "-o", "json"]));
+    let v = json(&run(
+        &mut linode(),
+        &["clone", &logs_id, "copy", "--wait", "-o", "json"],
+    ));
     assert_eq!(v["name"], "copy");
     assert_eq!(v["size_gib"], 20);
-    let v = json(&run(&mut linode(), &["create", "copy2", "--clone-of", &logs_id, "--wait", "-o", "json"]));
+    let v = json(&run(
+        &mut linode(),
+        &[
+            "create",
+            "copy2",
+            "--clone-of",
+            &logs_id,
+            "--wait",
+            "-o",
+            "json",
+        ],
+    ));
     assert_eq!(v["size_gib"], 20);
 
     // Delete and wait until gone.
@@ -338,7 +520,11 @@ fn every_verb_on_the_linode_fake() {
     // Instances, and Linode's own operations.
     assert_eq!(ids(&["instances", "--all", "-q"]).len(), 12);
     let regions = json(&run(&mut linode(), &["linode", "regions", "-o", "json"]));
-    assert!(regions.as_array().unwrap().iter().any(|r| r["id"] == "us-east"));
+    assert!(regions
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == "us-east"));
     let types = json(&run(&mut linode(), &["linode", "types", "-o", "json"]));
     assert!(!types.as_array().unwrap().is_empty());
 }
@@ -349,18 +535,39 @@ fn snapshots_on_the_exoscale_fake() {
     let home = home();
     let h = home.path();
     let exo = || fake.exoscale(h);
-    let vol = stdout(&run(&mut exo(), &["create", "data", "--size", "10", "--wait", "-q"]));
+    let vol = stdout(&run(
+        &mut exo(),
+        &["create", "data", "--size", "10", "--wait", "-q"],
+    ));
     let vol = vol.trim();
-    let snap = json(&run(&mut exo(), &["snapshot", "create", vol, "snap1", "--wait", "-o", "json"]));
+    let snap = json(&run(
+        &mut exo(),
+        &["snapshot", "create", vol, "snap1", "--wait", "-o", "json"],
+    ));
     assert_eq!(snap["state"], "available");
     assert_eq!(snap["volume_id"], vol);
     let snap_id = snap["id"].as_str().unwrap();
-    let list = json(&run(&mut exo(), &["snapshot", "ls", "--volume", vol, "-o", "json"]));
+    let list = json(&run(
+        &mut exo(),
+        &["snapshot", "ls", "--volume", vol, "-o", "json"],
+    ));
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let shown = json(&run(&mut exo(), &["snapshot", "show", snap_id, "-o", "json"]));
+    let shown = json(&run(
+        &mut exo(),
+        &["snapshot", "show", snap_id, "-o", "json"],
+    ));
     assert_eq!(shown["name"], "snap1");
-    let from = json(&run(&mut exo(),
-        &["create", "restored", "--from-snapshot", snap_id, "--wait", "-o", "json"],
+    let from = json(&run(
+        &mut exo(),
+        &[
+            "create",
+            "restored",
+            "--from-snapshot",
+            snap_id,
+            "--wait",
+            "-o",
+            "json",
+        ],
     ));
     // Exoscale does not say what a volume was made from: no source shown.
     assert_eq!(from["state"], "available");
@@ -369,7 +576,11 @@ fn snapshots_on_the_exoscale_fake() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(code(&run(&mut exo(), &["backup", "ls"])), 7);
     let zones = json(&run(&mut exo(), &["exoscale", "zones", "-o", "json"]));
-    assert!(zones.as_array().unwrap().iter().any(|z| z["name"] == "ch-gva-2"));
+    assert!(zones
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|z| z["name"] == "ch-gva-2"));
 }
 
 #[test]
@@ -409,14 +620,18 @@ api_secret = "{EXOSCALE_SECRET}"
     .unwrap();
 
     // The default profile from ~/.config/volume/config.toml.
-    let out = run(&mut volume(h).env("MY_LINODE_TOKEN", LINODE_TOKEN), &["ls", "-o", "json"]);
+    let out = run(
+        volume(h).env("MY_LINODE_TOKEN", LINODE_TOKEN),
+        &["ls", "-o", "json"],
+    );
     assert_eq!(json(&out), Value::Array(vec![]));
     // Its token_env unset: a configuration error naming the variable.
     let out = run(&mut volume(h), &["ls"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("MY_LINODE_TOKEN"), "{}", stderr(&out));
     // The environment's token over the profile's.
-    let out = run(&mut volume(h)
+    let out = run(
+        volume(h)
             .env("MY_LINODE_TOKEN", LINODE_TOKEN)
             .env("LINODE_TOKEN", "wrong-token"),
         &["ls"],
@@ -433,22 +648,49 @@ api_secret = "{EXOSCALE_SECRET}"
     let out = run(&mut cmd, &["ls", "--endpoint", &fake.linode_url()]);
     assert!(out.status.success(), "{}", stderr(&out));
     // A token from a command; a profile by flag and by environment.
-    let out = run(&mut volume(h), &["--profile", "by-command", "instances", "-q"]);
+    let out = run(
+        &mut volume(h),
+        &["--profile", "by-command", "instances", "-q"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(&mut volume(h).env("VOLUME_PROFILE", "exo"), &["capabilities", "-q"]);
+    let out = run(
+        volume(h).env("VOLUME_PROFILE", "exo"),
+        &["capabilities", "-q"],
+    );
     assert_eq!(stdout(&out).trim(), "exoscale", "{}", stderr(&out));
     // The flag's provider over the profile's.
     let out = run(&mut volume(h), &["--provider", "sim", "capabilities", "-q"]);
     assert_eq!(stdout(&out).trim(), "sim");
     // --config elsewhere; a profile that is not there.
-    let out = run(&mut volume(h), &["--config", file.to_str().unwrap(), "--profile", "nope", "ls"]);
+    let out = run(
+        &mut volume(h),
+        &[
+            "--config",
+            file.to_str().unwrap(),
+            "--profile",
+            "nope",
+            "ls",
+        ],
+    );
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
-    let out = run(&mut volume(h), &["--config", "/nonexistent/volume.toml", "--provider", "sim", "ls"]);
+    let out = run(
+        &mut volume(h),
+        &[
+            "--config",
+            "/nonexistent/volume.toml",
+            "--provider",
+            "sim",
+            "ls",
+        ],
+    );
     assert_eq!(code(&out), 2);
     // $VOLUME_PROVIDER with no profile at all.
     let empty = tempdir::Dir::new();
-    let out = run(&mut volume(empty.path()).env("VOLUME_PROVIDER", "sim"), &["capabilities", "-q"]);
+    let out = run(
+        volume(empty.path()).env("VOLUME_PROVIDER", "sim"),
+        &["capabilities", "-q"],
+    );
     assert_eq!(stdout(&out).trim(), "sim");
 }
 
@@ -462,18 +704,34 @@ fn no_secret_in_any_output() {
         all.push_str(&stdout(&out));
         all.push_str(&stderr(&out));
     };
-    keep(run(&mut fake.linode(h), &["-v", "create", "d1", "--size", "10", "--region", "us-east", "--wait"]));
+    keep(run(
+        &mut fake.linode(h),
+        &[
+            "-v", "create", "d1", "--size", "10", "--region", "us-east", "--wait",
+        ],
+    ));
     keep(run(&mut fake.linode(h), &["-v", "ls", "--all"]));
     keep(run(&mut fake.linode(h), &["--help"]));
     keep(run(&mut fake.exoscale(h), &["-v", "ls", "-o", "json"]));
-    keep(run(&mut fake.exoscale(h), &["-v", "create", "d2", "--size", "10", "--wait"]));
+    keep(run(
+        &mut fake.exoscale(h),
+        &["-v", "create", "d2", "--size", "10", "--wait"],
+    ));
     // Refused credentials: the error, verbose.
-    keep(run(&mut fake.exoscale(h).env("EXOSCALE_API_SECRET", "sekrit-wrong-secret"),
+    keep(run(
+        fake.exoscale(h)
+            .env("EXOSCALE_API_SECRET", "sekrit-wrong-secret"),
         &["-v", "ls"],
     ));
-    keep(run(&mut fake.linode(h).env("LINODE_TOKEN", "sekrit-wrong-token"), &["-v", "ls"]));
+    keep(run(
+        fake.linode(h).env("LINODE_TOKEN", "sekrit-wrong-token"),
+        &["-v", "ls"],
+    ));
     keep(run(&mut volume(h), &["serve", "--help"]));
-    assert!(all.contains("http_request"), "verbose shows requests: {all}");
+    assert!(
+        all.contains("http_request"),
+        "verbose shows requests: {all}"
+    );
     assert!(all.contains("Invalid Token"), "{all}");
     assert!(!all.contains("sekrit"), "{all}");
     assert!(!all.to_lowercase().contains("authorization"), "{all}");
@@ -487,7 +745,10 @@ fn completions_and_help() {
         let out = run(&mut volume(h), &["completions", shell]);
         assert!(out.status.success());
         let text = stdout(&out);
-        assert!(text.contains("volume") && text.contains("snapshot"), "{shell}");
+        assert!(
+            text.contains("volume") && text.contains("snapshot"),
+            "{shell}"
+        );
     }
     let help = stdout(&run(&mut volume(h), &["--help"]));
     assert!(help.contains("Exit codes:"), "{help}");
@@ -498,7 +759,13 @@ fn completions_and_help() {
 fn serve_prints_each_dialect_and_stops_on_ctrl_c() {
     let home = home();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_volume"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--linode-token", "sekrit-serve-token"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--linode-token",
+            "sekrit-serve-token",
+        ])
         .env("HOME", home.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -516,8 +783,16 @@ fn serve_prints_each_dialect_and_stops_on_ctrl_c() {
     assert!(linode_url.starts_with("http://127.0.0.1:"), "{linode_url}");
 
     // The served fake answers the command with the token given to it.
-    let out = run(&mut volume(home.path()).env("LINODE_TOKEN", "sekrit-serve-token"),
-        &["--provider", "linode", "--endpoint", &linode_url, "instances", "-q"],
+    let out = run(
+        volume(home.path()).env("LINODE_TOKEN", "sekrit-serve-token"),
+        &[
+            "--provider",
+            "linode",
+            "--endpoint",
+            &linode_url,
+            "instances",
+            "-q",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 12);

@@ -99,14 +99,15 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     fn limits(&self) -> Limits {
-        let mut limits = Limits::default();
-        limits.max_connections = self.max_connections;
-        limits.max_body_bytes = self.max_body_bytes;
-        limits.max_header_bytes = self.max_header_bytes;
-        limits.max_headers = self.max_headers;
-        limits.header_timeout = Duration::from_secs_f64(self.header_timeout);
-        limits.body_timeout = Duration::from_secs_f64(self.body_timeout);
-        limits
+        Limits {
+            max_connections: self.max_connections,
+            max_body_bytes: self.max_body_bytes,
+            max_header_bytes: self.max_header_bytes,
+            max_headers: self.max_headers,
+            header_timeout: Duration::from_secs_f64(self.header_timeout),
+            body_timeout: Duration::from_secs_f64(self.body_timeout),
+            ..Limits::default()
+        }
     }
 }
 

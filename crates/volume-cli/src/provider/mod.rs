@@ -129,7 +129,11 @@ pub(crate) fn connect(flag: Option<&str>, sources: &Sources<'_>) -> Result<Backe
     let Some(name) = name else {
         return Err(CliError::Config(format!(
             "no provider: use --provider ({}), set VOLUME_PROVIDER, or a profile with one",
-            PROVIDERS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+            PROVIDERS
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     };
     let provider = PROVIDERS.iter().find(|p| p.name == name).ok_or_else(|| {
@@ -140,7 +144,11 @@ pub(crate) fn connect(flag: Option<&str>, sources: &Sources<'_>) -> Result<Backe
                 .name()
                 .map(|p| format!(" (profile {p})"))
                 .unwrap_or_default(),
-            PROVIDERS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+            PROVIDERS
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     (provider.connect)(sources)
