@@ -116,8 +116,10 @@ fn finish(result: io::Result<()>) -> Result<(), CliError> {
 }
 
 fn write_json<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
-    writeln!(out)
+    // Rendered first, so that a closed pipe keeps its error kind.
+    let mut text = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    text.push(b'\n');
+    out.write_all(&text)
 }
 
 /// An aligned table; the column named `STATE` is coloured on a terminal.
