@@ -92,6 +92,11 @@ pub(crate) struct Global {
     /// (creating, attaching, ...), on a virtual clock.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0.0, value_parser = seconds)]
     pub(crate) sim_delay: f64,
+
+    /// `--provider sim` only: keep the simulator in this file between runs
+    /// (a journal of the commands that changed it, replayed at start).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) sim_state: Option<PathBuf>,
 }
 
 /// How results are printed.

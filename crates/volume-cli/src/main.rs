@@ -20,6 +20,7 @@ mod error;
 mod output;
 mod progress;
 mod provider;
+mod state;
 mod verbs;
 
 use std::io::IsTerminal;
@@ -113,6 +114,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             output: g.output,
             quiet: g.quiet,
             color: std::io::stdout().is_terminal() && !no_color,
+            silent: false,
         },
         wait: g.wait.then(|| Waiter {
             max_wait: Duration::from_secs_f64(g.timeout),
@@ -134,12 +136,123 @@ fn run(cli: &Cli) -> Result<(), CliError> {
     let runtime = builder
         .build()
         .map_err(|e| CliError::Config(format!("cannot start the runtime: {e}")))?;
+    let mut journal = match (&g.sim_state, &sim) {
+        (Some(path), Some(_)) => Some(state::Journal::load(path)?),
+        (Some(_), None) => {
+            return Err(CliError::Config(
+                "--sim-state keeps the simulator between runs: it needs --provider sim".to_owned(),
+            ))
+        }
+        (None, _) => None,
+    };
     runtime.block_on(async {
-        let ticker = sim.map(provider::sim::drive_clock);
-        let result = verbs::run(&ctx, &cli.command).await;
+        let ticker = sim.clone().map(provider::sim::drive_clock);
+        let result = async {
+            if let (Some(journal), Some(sim)) = (&journal, &sim) {
+                replay(journal, sim, &ctx).await?;
+            }
+            verbs::run(&ctx, &cli.command).await
+        }
+        .await;
         if let Some(t) = ticker {
             t.abort();
         }
         result
-    })
+    })?;
+    if let Some(journal) = journal
+        .as_mut()
+        .filter(|_| state::changes_state(&cli.command))
+    {
+        journal.record(
+            std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Replays a `--sim-state` journal on a fresh simulator, silently, letting
+/// every transition finish after each command.
+async fn replay(
+    journal: &state::Journal,
+    sim: &volume_sim::Sim,
+    ctx: &verbs::Ctx,
+) -> Result<(), CliError> {
+    let quiet = verbs::Ctx {
+        backend: provider::Backend {
+            name: ctx.backend.name,
+            storage: std::sync::Arc::clone(&ctx.backend.storage),
+            native: Native::Sim(sim.clone()),
+        },
+        out: Printer {
+            silent: true,
+            ..ctx.out
+        },
+        wait: None,
+    };
+    for recorded in journal.commands()? {
+        verbs::run(&quiet, &recorded.command)
+            .await
+            .map_err(|e| CliError::Config(format!("the state file cannot be replayed: {e}")))?;
+        sim.run_until_quiet();
+    }
+    sim.run_until_quiet();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::command().debug_assert();
+    }
+
+    /// A global flag and a verb's flag of one name would clash when the
+    /// verb's is read: parse the verbs with every global flag given.
+    #[test]
+    fn global_flags_and_verb_flags_do_not_clash() {
+        use clap::FromArgMatches;
+        let globals = [
+            "--provider=sim",
+            "--profile=p",
+            "--config=c",
+            "--endpoint=e",
+            "-o=json",
+            "-q",
+            "--wait",
+            "--timeout=1",
+            "-v",
+            "--sim-delay=1",
+            "--sim-state=s",
+        ];
+        let verbs: &[&[&str]] = &[
+            &[
+                "ls",
+                "--state=in-use",
+                "--name=n",
+                "--region=r",
+                "--label=a=b",
+                "--all",
+            ],
+            &[
+                "create",
+                "n",
+                "--size=1",
+                "--region=r",
+                "--type=t",
+                "--from-snapshot=s",
+            ],
+            &["snapshot", "ls", "--volume=v", "--all"],
+            &["backup", "restore", "b", "--name=n"],
+            &["serve", "--listen=127.0.0.1:0", "--seed=1"],
+        ];
+        for verb in verbs {
+            let args = std::iter::once("volume")
+                .chain(verb.iter().copied())
+                .chain(globals);
+            let matches = super::command().try_get_matches_from(args).unwrap();
+            super::Cli::from_arg_matches(&matches).unwrap();
+        }
+    }
 }

@@ -19,6 +19,8 @@ pub(crate) struct Printer {
     pub(crate) quiet: bool,
     /// Colour states: stdout is a terminal and `NO_COLOR` is unset.
     pub(crate) color: bool,
+    /// Print nothing (replaying a `--sim-state` journal).
+    pub(crate) silent: bool,
 }
 
 impl Printer {
@@ -29,6 +31,9 @@ impl Printer {
         fields: Vec<(&'static str, String)>,
         id: &str,
     ) -> Result<(), CliError> {
+        if self.silent {
+            return Ok(());
+        }
         let mut out = io::stdout().lock();
         let result = if self.quiet {
             writeln!(out, "{id}")
@@ -58,6 +63,9 @@ impl Printer {
         table: Table,
         ids: impl Iterator<Item = String>,
     ) -> Result<(), CliError> {
+        if self.silent {
+            return Ok(());
+        }
         let mut out = io::stdout().lock();
         let result = if self.quiet {
             ids.into_iter().try_for_each(|id| writeln!(out, "{id}"))
@@ -77,6 +85,9 @@ impl Printer {
         text: &str,
         id: &str,
     ) -> Result<(), CliError> {
+        if self.silent {
+            return Ok(());
+        }
         let mut out = io::stdout().lock();
         let result = if self.quiet {
             writeln!(out, "{id}")
@@ -584,6 +595,7 @@ mod tests {
             output: Output::Table,
             quiet: false,
             color,
+            silent: false,
         }
     }
 

@@ -812,3 +812,114 @@ fn serve_prints_each_dialect_and_stops_on_ctrl_c() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn sim_state_keeps_the_simulator_between_runs() {
+    let home = home();
+    let h = home.path();
+    let state = h.join("sim.json");
+    let state = state.to_str().unwrap();
+    let sim = |args: &[&str]| {
+        let mut cmd = volume(h);
+        cmd.args(["--provider", "sim", "--sim-state", state]);
+        run(&mut cmd, args)
+    };
+    let id = |args: &[&str]| {
+        let out = sim(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out).trim().to_owned()
+    };
+    let vol = id(&["create", "data", "--size", "10", "-q"]);
+    let other = id(&["create", "logs", "--size", "5", "--label", "a=b", "-q"]);
+    assert_ne!(vol, other);
+    assert_eq!(id(&["attach", &vol, "inst-1", "-q"]), vol);
+    let snap = id(&["snapshot", "create", &vol, "snap1", "-q"]);
+    let full = id(&["backup", "create", &vol, "b1", "-q"]);
+    let incr = id(&["backup", "create", &vol, "b2", "--incremental", "-q"]);
+
+    // Between runs, transitions finish; everything made is still there.
+    let v = json(&sim(&["show", &vol, "-o", "json"]));
+    assert_eq!(v["state"], "in-use");
+    assert_eq!(v["attached_to"], "inst-1");
+    let b = json(&sim(&["backup", "show", &incr, "-o", "json"]));
+    assert_eq!(b["incremental"], true);
+    assert_eq!(b["volume_id"], vol.as_str());
+    let backups = json(&sim(&["backup", "ls", "--volume", &vol, "-o", "json"]));
+    assert_eq!(backups.as_array().unwrap().len(), 2);
+    let s = json(&sim(&["snapshot", "show", &snap, "-o", "json"]));
+    assert_eq!(s["name"], "snap1");
+    assert_eq!(
+        sim(&["snapshot", "ls", "-q"]).stdout,
+        format!("{snap}\n").as_bytes()
+    );
+
+    // Volumes from each source.
+    let from_snap = json(&sim(&[
+        "create",
+        "a",
+        "--from-snapshot",
+        &snap,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(from_snap["source"]["kind"], "snapshot");
+    assert_eq!(from_snap["size_gib"], 10);
+    let from_backup = json(&sim(&["create", "b", "--from-backup", &full, "-o", "json"]));
+    assert_eq!(from_backup["source"]["kind"], "backup");
+    let restored = json(&sim(&[
+        "backup", "restore", &full, "--name", "c", "-o", "json",
+    ]));
+    assert_eq!(restored["name"], "c");
+    let clone = json(&sim(&["create", "d", "--clone-of", &other, "-o", "json"]));
+    assert_eq!(clone["source"]["kind"], "volume");
+    let clone2 = json(&sim(&[
+        "clone", &other, "e", "--label", "k=v", "-o", "json",
+    ]));
+    assert_eq!(clone2["labels"]["k"], "v");
+    let out = sim(&["ls"]);
+    insta::assert_snapshot!("sim_state_ls", stdout(&out));
+
+    // Refusals keep nothing; deletions stay deleted.
+    assert_eq!(code(&sim(&["rm", &vol])), 4);
+    assert_eq!(code(&sim(&["resize", &vol, "--size", "1"])), 4);
+    let detached = json(&sim(&["detach", &vol, "--wait", "-o", "json"]));
+    assert_eq!(detached["state"], "available");
+    let resized = json(&sim(&["resize", &vol, "--size", "30", "-o", "json"]));
+    assert_eq!(resized["size_gib"], 30);
+    assert_eq!(id(&["rename", &other, "logs2", "-q"]), other);
+    let labelled = json(&sim(&["label", &other, "a-", "x=y", "-o", "json"]));
+    assert_eq!(labelled["labels"], serde_json::json!({"x": "y"}));
+    assert!(sim(&["backup", "rm", &incr, "--wait"]).status.success());
+    assert_eq!(code(&sim(&["backup", "show", &incr])), 3);
+    assert!(sim(&["snapshot", "rm", &snap, "--wait"]).status.success());
+    assert_eq!(code(&sim(&["snapshot", "show", &snap])), 3);
+    assert!(sim(&["rm", &other, "--wait"]).status.success());
+    assert_eq!(code(&sim(&["show", &other])), 3);
+    let names: Vec<String> = json(&sim(&["ls", "--all", "-o", "json"]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["data", "a", "b", "c", "d", "e"]);
+
+    // --sim-state is the simulator's; a journal that is not one is refused.
+    let out = run(
+        volume(h).env("LINODE_TOKEN", "t"),
+        &["--provider", "linode", "--sim-state", state, "ls"],
+    );
+    assert_eq!(code(&out), 2);
+    std::fs::write(h.join("bad.json"), "{").unwrap();
+    let bad = h.join("bad.json");
+    let out = run(
+        &mut volume(h),
+        &[
+            "--provider",
+            "sim",
+            "--sim-state",
+            bad.to_str().unwrap(),
+            "ls",
+        ],
+    );
+    assert_eq!(code(&out), 2);
+}

@@ -151,5 +151,12 @@ pub(crate) fn connect(flag: Option<&str>, sources: &Sources<'_>) -> Result<Backe
                 .join(", ")
         ))
     })?;
-    (provider.connect)(sources)
+    // What a builder refuses is the configuration (a missing token, a
+    // malformed endpoint), not a request.
+    (provider.connect)(sources).map_err(|e| match e {
+        CliError::Core(e @ volume_core::Error::InvalidInput { .. }) => {
+            CliError::Config(e.to_string())
+        }
+        other => other,
+    })
 }
