@@ -106,10 +106,11 @@ impl Printer {
             return state.to_owned();
         }
         let code = match state {
-            "available" | "active" | "in-use" | "ready" | "detached" | "attached" => "32",
+            "available" | "in-use" | "running" => "32",
             s if s.starts_with("error") || s == "failed" => "31",
-            "deleting" | "deleted" => "2",
-            _ => "33",
+            "creating" | "attaching" | "detaching" | "resizing" | "snapshotting" | "backing-up"
+            | "restoring" | "deleting" => "33",
+            _ => return state.to_owned(),
         };
         format!("\x1b[{code}m{state}\x1b[0m")
     }

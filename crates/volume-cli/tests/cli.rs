@@ -641,7 +641,9 @@ api_secret = "{EXOSCALE_SECRET}"
     let mut cmd = volume(h);
     cmd.env("MY_LINODE_TOKEN", LINODE_TOKEN)
         .env("LINODE_API_URL", "http://127.0.0.1:9/v4");
-    assert!(!run(&mut cmd, &["ls"]).status.success());
+    // Nothing listens there: a transport error, exit code 1.
+    let out = run(&mut cmd, &["ls"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
     let mut cmd = volume(h);
     cmd.env("MY_LINODE_TOKEN", LINODE_TOKEN)
         .env("LINODE_API_URL", "http://127.0.0.1:9/v4");
@@ -922,4 +924,62 @@ fn sim_state_keeps_the_simulator_between_runs() {
         ],
     );
     assert_eq!(code(&out), 2);
+}
+
+/// Runs `volume` on a pseudo-terminal (util-linux `script`), stdout and
+/// stderr both on it.
+fn on_a_terminal(home: &Path, args: &str, no_color: bool) -> String {
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("'{}' {args}", env!("CARGO_BIN_EXE_volume")),
+        "/dev/null",
+    ])
+    .env("HOME", home)
+    .stdin(Stdio::null());
+    for var in CLEARED {
+        cmd.env_remove(var);
+    }
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().expect("util-linux script runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn colour_and_spinner_only_on_a_terminal() {
+    let home = home();
+    let h = home.path();
+    let shown = on_a_terminal(h, "--provider sim instances", false);
+    assert!(shown.contains("\x1b[32mrunning\x1b[0m"), "{shown:?}");
+    let shown = on_a_terminal(h, "--provider sim instances", true);
+    assert!(!shown.contains('\x1b'), "{shown:?}");
+    assert!(shown.contains("running"), "{shown:?}");
+
+    // The spinner: the states seen, on the terminal only.
+    let shown = on_a_terminal(
+        h,
+        "--provider sim --sim-delay 30 create d --size 1 --wait",
+        true,
+    );
+    assert!(shown.contains("creating → available"), "{shown:?}");
+    let out = run(
+        &mut volume(h),
+        &[
+            "--provider",
+            "sim",
+            "--sim-delay",
+            "30",
+            "create",
+            "d",
+            "--size",
+            "1",
+            "--wait",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    assert!(!stdout(&out).contains('\x1b'));
 }
