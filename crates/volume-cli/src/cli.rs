@@ -83,6 +83,11 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 600.0, value_parser = seconds)]
     pub(crate) timeout: f64,
 
+    /// Retries of a failed request (rate limited, 5xx on a read, no
+    /// connection) before giving up; 0 turns them off.
+    #[arg(long, global = true, value_name = "N", default_value_t = 3)]
+    pub(crate) retries: u32,
+
     /// Show each request sent (method, path, status, time; never
     /// credentials) on stderr.
     #[arg(long, short, global = true)]

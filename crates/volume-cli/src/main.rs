@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
-use volume_core::http::{ClientOptions, Env};
+use volume_core::http::{ClientOptions, Env, RetryConfig};
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
@@ -105,6 +105,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         profile: &profile,
         sim_delay: Duration::from_secs_f64(g.sim_delay),
         options: ClientOptions::new()
+            .with_retry(RetryConfig::default().with_max_retries(g.retries))
             .with_user_agent_suffix(concat!("volume-cli/", env!("CARGO_PKG_VERSION"))),
     };
     let backend = provider::connect(g.provider.as_deref(), &sources)?;

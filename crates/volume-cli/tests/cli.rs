@@ -104,19 +104,28 @@ struct Fake {
 
 impl Fake {
     fn start() -> Self {
+        Self::start_with(1e9, &[])
+    }
+
+    /// With a clock speed and dialect settings of the registry
+    /// (`("linode-rate-limit", "2")`).
+    fn start_with(time_scale: f64, settings: &[(&str, &str)]) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         let config = ServeConfig::default()
-            .with_time_scale(1e9)
+            .with_time_scale(time_scale)
             .with_setting("linode-token", LINODE_TOKEN)
             .unwrap()
             .with_setting("exoscale-key", EXOSCALE_KEY)
             .unwrap()
             .with_setting("exoscale-secret", EXOSCALE_SECRET)
             .unwrap();
+        let config = settings.iter().fold(config, |config, (flag, value)| {
+            config.with_setting(flag, *value).unwrap()
+        });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let server = runtime.block_on(Server::start(listener, &config)).unwrap();
         Self {
@@ -982,4 +991,20 @@ fn colour_and_spinner_only_on_a_terminal() {
     assert!(out.status.success());
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
     assert!(!stdout(&out).contains('\x1b'));
+}
+
+#[test]
+fn rate_limited_is_exit_code_6() {
+    // The limit's window is a minute of the fake's clock: on the wall clock
+    // here, so the third request of the test falls in the first window.
+    let fake = Fake::start_with(1.0, &[("linode-rate-limit", "2")]);
+    let home = home();
+    let h = home.path();
+    for _ in 0..2 {
+        let out = run(&mut fake.linode(h), &["ls", "-q"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = run(&mut fake.linode(h), &["--retries", "0", "ls"]);
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert!(stderr(&out).contains("rate limited"), "{}", stderr(&out));
 }
