@@ -45,6 +45,7 @@ Exit codes:
 
 /// Flags accepted before or after the verb.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// The provider to talk to (default: $VOLUME_PROVIDER, then the
     /// profile's).

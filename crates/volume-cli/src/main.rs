@@ -108,7 +108,13 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             .with_retry(RetryConfig::default().with_max_retries(g.retries))
             .with_user_agent_suffix(concat!("volume-cli/", env!("CARGO_PKG_VERSION"))),
     };
-    let backend = provider::connect(g.provider.as_deref(), &sources)?;
+    // `volume linode ...` names its provider as --provider would.
+    let implied = match &cli.command {
+        Command::Linode(_) => Some("linode"),
+        Command::Exoscale(_) => Some("exoscale"),
+        _ => None,
+    };
+    let backend = provider::connect(g.provider.as_deref().or(implied), &sources)?;
     let no_color = env.string(&["NO_COLOR"]).is_some_and(|v| !v.is_empty());
     let ctx = verbs::Ctx {
         out: Printer {

@@ -535,6 +535,19 @@ fn every_verb_on_the_linode_fake() {
         .iter()
         .any(|r| r["id"] == "us-east"));
     let types = json(&run(&mut linode(), &["linode", "types", "-o", "json"]));
+    // The provider-only verb names its provider: no --provider needed.
+    let out = run(
+        volume(h)
+            .env("LINODE_TOKEN", LINODE_TOKEN)
+            .env("LINODE_API_URL", fake.linode_url())
+            .env("VOLUME_PROVIDER", "sim"),
+        &["linode", "regions", "-q"],
+    );
+    assert!(
+        stdout(&out).lines().any(|l| l == "us-east"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!types.as_array().unwrap().is_empty());
 }
 
