@@ -78,6 +78,15 @@ impl Printer {
         finish(result.and_then(|()| out.flush()))
     }
 
+    /// One id on its line (`-q` output as it arrives).
+    pub(crate) fn id(&self, id: &str) -> Result<(), CliError> {
+        if self.silent {
+            return Ok(());
+        }
+        let mut out = io::stdout().lock();
+        finish(writeln!(out, "{id}").and_then(|()| out.flush()))
+    }
+
     /// A line of plain text (what was done), unless `-q` or JSON.
     pub(crate) fn done<T: Serialize>(
         &self,

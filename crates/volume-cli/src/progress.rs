@@ -71,7 +71,7 @@ impl Waiter {
             )
             .await;
         finish(bar);
-        let volume = waited?
+        let volume = settle(waited, &format!("volume {id:?} to settle"))?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Volume, id.as_str()))?;
         failed_if(
@@ -98,7 +98,7 @@ impl Waiter {
             )
             .await;
         finish(bar);
-        let snapshot = waited?
+        let snapshot = settle(waited, &format!("snapshot {id:?} to settle"))?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Snapshot, id.as_str()))?;
         failed_if(
@@ -125,7 +125,7 @@ impl Waiter {
             )
             .await;
         finish(bar);
-        let backup = waited?
+        let backup = settle(waited, &format!("backup {id:?} to settle"))?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Backup, id.as_str()))?;
         failed_if(
@@ -172,6 +172,20 @@ impl Waiter {
         finish(bar);
         waited.map(drop)
     }
+}
+
+/// A time-out says what was waited for in the command's words.
+fn settle<T>(result: Result<T, Error>, what: &str) -> Result<T, Error> {
+    result.map_err(|e| match e {
+        Error::Timeout {
+            waited, last_seen, ..
+        } => Error::Timeout {
+            what: what.to_owned(),
+            waited,
+            last_seen,
+        },
+        other => other,
+    })
 }
 
 fn finish(bar: Option<ProgressBar>) {

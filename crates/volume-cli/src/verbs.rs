@@ -172,7 +172,7 @@ async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<(), CliError> {
             while let Some(v) = stream.next().await {
                 let v = v?;
                 if keep(&v) {
-                    ctx.out.done(&(), "", v.id.as_str())?;
+                    ctx.out.id(v.id.as_str())?;
                 }
             }
             return Ok(());

@@ -292,7 +292,11 @@ fn sim_wait_runs_on_the_virtual_clock() {
         ],
     );
     assert_eq!(code(&out), 8, "{}", stderr(&out));
-    assert!(stderr(&out).contains("creating"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("to settle; last seen \"creating\""),
+        "{}",
+        stderr(&out)
+    );
     assert!(out.stdout.is_empty());
     // Nothing slept for real: three runs, five simulated minutes.
     assert!(
