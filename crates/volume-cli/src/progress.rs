@@ -71,7 +71,7 @@ impl Waiter {
             )
             .await;
         finish(bar);
-        let volume = settle(waited, &format!("volume {id:?} to settle"))?
+        let volume = settle(waited, &format!("volume {:?} to settle", id.as_str()))?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Volume, id.as_str()))?;
         failed_if(
@@ -98,7 +98,7 @@ impl Waiter {
             )
             .await;
         finish(bar);
-        let snapshot = settle(waited, &format!("snapshot {id:?} to settle"))?
+        let snapshot = settle(waited, &format!("snapshot {:?} to settle", id.as_str()))?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Snapshot, id.as_str()))?;
         failed_if(
@@ -125,7 +125,7 @@ impl Waiter {
             )
             .await;
         finish(bar);
-        let backup = settle(waited, &format!("backup {id:?} to settle"))?
+        let backup = settle(waited, &format!("backup {:?} to settle", id.as_str()))?
             .resource
             .ok_or_else(|| Error::not_found(volume_core::ResourceKind::Backup, id.as_str()))?;
         failed_if(

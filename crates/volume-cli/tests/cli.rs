@@ -293,7 +293,7 @@ fn sim_wait_runs_on_the_virtual_clock() {
     );
     assert_eq!(code(&out), 8, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("to settle; last seen \"creating\""),
+        stderr(&out).contains("volume \"vol-7\" to settle; last seen \"creating\""),
         "{}",
         stderr(&out)
     );
