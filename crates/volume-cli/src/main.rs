@@ -23,7 +23,7 @@ mod provider;
 mod state;
 mod verbs;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -49,7 +49,11 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut command(), "volume", &mut std::io::stdout());
+            // Rendered first: clap_complete panics on a failed write, and
+            // a closed stdout is the reader's choice.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command(), "volume", &mut script);
+            let _ = std::io::stdout().write_all(&script);
             return ExitCode::SUCCESS;
         }
         Command::Serve(serve) => {
@@ -84,7 +88,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::from(error::OK),
         Err(e) => {
-            eprintln!("volume: error: {e}");
+            output::note(format_args!("error: {e}"));
             ExitCode::from(e.exit_code())
         }
     }

@@ -125,6 +125,11 @@ impl Printer {
     }
 }
 
+/// A note on stderr (`volume: ...`); a closed stderr is not worth a panic.
+pub(crate) fn note(text: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "volume: {text}");
+}
+
 /// A closed stdout (as `volume ls | head`) is the reader's choice, not a
 /// failure.
 fn finish(result: io::Result<()>) -> Result<(), CliError> {

@@ -185,7 +185,9 @@ async fn ls(ctx: &Ctx, args: &LsArgs) -> Result<(), CliError> {
     } else {
         let page = storage.list_volumes(&query, None).await?;
         if page.next.is_some() && !ctx.out.quiet {
-            eprintln!("volume: more volumes than one page: --all lists every one");
+            out::note(format_args!(
+                "more volumes than one page: --all lists every one"
+            ));
         }
         page.items.into_iter().filter(|v| keep(v)).collect()
     };
@@ -395,7 +397,9 @@ async fn instances(ctx: &Ctx, all: bool) -> Result<(), CliError> {
 
 fn first_page<T>(page: volume_core::Page<T>, what: &str) -> Vec<T> {
     if page.next.is_some() {
-        eprintln!("volume: more {what} than one page: --all lists every one");
+        out::note(format_args!(
+            "more {what} than one page: --all lists every one"
+        ));
     }
     page.items
 }
