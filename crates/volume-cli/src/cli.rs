@@ -234,7 +234,8 @@ pub(crate) struct LsArgs {
     /// Only volumes in this region.
     #[arg(long)]
     pub(crate) region: Option<String>,
-    /// Every page, fetched as it is printed; without it, the first page.
+    /// Every page, not only the first (with -q, ids are printed as the
+    /// pages arrive).
     #[arg(long)]
     pub(crate) all: bool,
     /// Volumes per page asked of the provider.
