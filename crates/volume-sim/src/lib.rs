@@ -57,13 +57,15 @@
 //!
 //! # Feature flags
 //!
-//! - `server` (default): the `volume-sim` binary (adds clap and tokio's
-//!   signal handling). The library, fakes and [`serve`] included, does not
-//!   need it.
+//! - `server` (default): the `volume-sim` binary and `cli`, its flags and
+//!   serving loop, shared with `volume serve` (adds clap and tokio's signal
+//!   handling). The library, fakes and [`serve`] included, does not need it.
 //! - `testing`: `volume_sim::testing`, test support for provider crates
 //!   (pinned requests, the catch-all mock, sample loading, a conformance
 //!   backend that owns its fake server). For `[dev-dependencies]`.
 
+#[cfg(feature = "server")]
+pub mod cli;
 pub mod engine;
 pub mod fake;
 pub mod nbd;
