@@ -9,16 +9,11 @@ use volume_core::time::format_naive_utc;
 use super::super::{FakeRequest, FakeResponse};
 use super::Microversion;
 
-/// `http://host:port` of the request, from its `Host` header (the fake is
-/// reached at whatever address the client used).
+/// `http://address:port` the request arrived at ([`FakeRequest::origin`]):
+/// the catalog and links point where the client connected, never at what
+/// its `Host` header claims.
 pub(super) fn origin(req: &FakeRequest) -> String {
-    let host = req
-        .header("host")
-        .filter(|h| {
-            !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()) && !h.contains(['/', '@', '"'])
-        })
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    req.origin()
 }
 
 fn micros(t: SystemTime) -> u32 {

@@ -227,21 +227,10 @@ impl Route {
     }
 }
 
-/// The origin links are built from: `http://` and the request's `Host`
-/// when it is a plain host and port, else the loopback address. (The fake
-/// serves plain HTTP; issue 13 will give it its listening address.)
+/// The origin links are built from: the address the request arrived at
+/// ([`FakeRequest::origin`]), never its `Host` header.
 fn origin(request: &FakeRequest) -> String {
-    let host = request
-        .header("host")
-        .map(str::trim)
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
-        })
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    request.origin()
 }
 
 /// Routes a request below `/v2-beta` or `/v1`. Never fails: a refusal is a
@@ -478,7 +467,9 @@ mod tests {
         };
         let mut r = FakeRequest::new(method, path);
         r.query = query;
-        r.headers.insert("host", "h:1".parse().unwrap());
+        // The links follow the address the request arrived at, not `Host`.
+        r.headers.insert("host", "evil.example:1".parse().unwrap());
+        r.local_addr = Some("10.0.0.1:1".parse().unwrap());
         let segs = crate::fake::pipeline::path_segments(super::super::PATH_PREFIXES, path).unwrap();
         route(&r, &segs)
     }
@@ -490,11 +481,11 @@ mod tests {
         assert!(a.base.scoped);
         assert_eq!(
             a.base.resource(Kind::Volume, "1v3"),
-            "http://h:1/v2-beta/projects/1a5/volumes/1v3"
+            "http://10.0.0.1:1/v2-beta/projects/1a5/volumes/1v3"
         );
         let b = routed(Method::GET, "/v1/volume/1v3");
         assert_eq!(b.target, Target::Get(Kind::Volume, "1v3".into()));
-        assert_eq!(b.base.schemas(), "http://h:1/v1/schemas");
+        assert_eq!(b.base.schemas(), "http://10.0.0.1:1/v1/schemas");
         let c = routed(Method::POST, "/v2-beta/volumes/1v3?action=snapshot");
         assert_eq!(
             c.target,
