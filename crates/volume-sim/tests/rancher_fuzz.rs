@@ -192,6 +192,8 @@ fn request(method: &str, path: &str, auth: Option<String>, body: Vec<u8>) -> Fak
     let mut r = FakeRequest::new(Method::from_bytes(method.as_bytes()).unwrap(), p);
     r.query = q;
     r.headers.insert("host", "127.0.0.1:18120".parse().unwrap());
+    // The address links are built from (as a server would say).
+    r.local_addr = Some("127.0.0.1:18120".parse().unwrap());
     if let Some(a) = auth {
         if let Ok(v) = a.parse() {
             r.headers.insert("authorization", v);
