@@ -289,6 +289,22 @@ pub enum Error {
         last_seen: Option<String>,
     },
 
+    /// A workflow step failed, and undoing what the workflow had done
+    /// failed too or cannot be done: the cloud is not as it was, and
+    /// `left` says how (see [`crate::workflow`]).
+    #[error("{workflow}: {error}{}; left: {left}", Undo(undo))]
+    Incomplete {
+        /// The workflow, e.g. `"grow_volume"`.
+        workflow: &'static str,
+        /// The step's error.
+        error: Box<Self>,
+        /// Why undoing it failed; `None` when the failed step was itself
+        /// the clean-up, or what was done cannot be undone.
+        undo: Option<Box<Self>>,
+        /// What is left as it should not be.
+        left: String,
+    },
+
     /// A provider error that no other variant describes.
     #[error("{0}")]
     Api(Box<ApiError>),
@@ -336,6 +352,17 @@ impl fmt::Display for LastSeen<'_> {
         match self.0 {
             Some(s) => write!(f, "; last seen {s:?}"),
             None => f.write_str("; nothing was observed"),
+        }
+    }
+}
+
+struct Undo<'a>(&'a Option<Box<Error>>);
+
+impl fmt::Display for Undo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(e) => write!(f, "; undoing it failed too ({e})"),
+            None => Ok(()),
         }
     }
 }
@@ -416,6 +443,23 @@ impl Error {
         Self::Decode {
             message: message.into(),
             source: Some(source.into()),
+        }
+    }
+
+    /// An [`Error::Incomplete`]: `workflow`'s step failed with `error`,
+    /// undoing failed with `undo` (if anything was undone), and `left` is
+    /// what remains.
+    pub fn incomplete(
+        workflow: &'static str,
+        error: Self,
+        undo: Option<Self>,
+        left: impl Into<String>,
+    ) -> Self {
+        Self::Incomplete {
+            workflow,
+            error: Box::new(error),
+            undo: undo.map(Box::new),
+            left: left.into(),
         }
     }
 

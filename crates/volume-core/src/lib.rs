@@ -42,6 +42,7 @@ pub mod state;
 pub mod storage;
 pub mod time;
 pub mod wait;
+pub mod workflow;
 
 pub use capability::{Capabilities, ResizeMode};
 pub use error::{ApiError, BoxError, Error, ErrorDetail, ResourceKind, Result};
