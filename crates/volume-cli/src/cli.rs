@@ -206,6 +206,12 @@ pub(crate) enum Command {
     /// Exoscale-only operations.
     #[command(subcommand)]
     Exoscale(provider::exoscale::ExoscaleCommand),
+    /// OpenStack Cinder-only operations.
+    #[command(subcommand)]
+    Cinder(provider::cinder::CinderCommand),
+    /// Rancher-only operations.
+    #[command(subcommand)]
+    Rancher(provider::rancher::RancherCommand),
 }
 
 /// `volume serve`: the fake cloud's flags (the dialects' settings are

@@ -300,6 +300,87 @@ fn create_ls_show_rm_on_the_cinder_fake() {
 }
 
 #[test]
+fn cinder_retype() {
+    let fake = Fake::start_with(100.0, &[]);
+    let home = home();
+    let cinder = || fake.cinder(home.path());
+    let id = stdout(&run(
+        &mut cinder(),
+        &["create", "typed", "--size", "1", "--wait", "-q"],
+    ));
+    let id = id.trim();
+    // `volume cinder ...` names its provider: no --provider needed.
+    let mut cmd = cinder();
+    let out = run(
+        &mut cmd,
+        &["cinder", "retype", id, "ssd", "--wait", "-o", "json"],
+    );
+    let v = json(&out);
+    assert_eq!(v["id"], id);
+    assert_eq!(v["volume_type"], "ssd", "{v}");
+    let out = run(
+        &mut cinder(),
+        &["cinder", "retype", "no-such-volume", "ssd"],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+}
+
+#[test]
+fn rancher_revert_with_a_profile() {
+    use volume_sim::fake::rancher::{DEFAULT_ACCESS_KEY, DEFAULT_PROJECT_ID, DEFAULT_SECRET_KEY};
+    let fake = Fake::start();
+    let home = home();
+    let h = home.path();
+    let dir = h.join(".config/volume");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            r#"
+[profiles.r]
+provider = "rancher"
+url = "{uri}/v2-beta/projects/{DEFAULT_PROJECT_ID}"
+access_key = "{DEFAULT_ACCESS_KEY}"
+secret_key = "{DEFAULT_SECRET_KEY}"
+driver = "rancher-longhorn"
+"#,
+            uri = fake.server.uri(),
+        ),
+    )
+    .unwrap();
+    let r = || {
+        let mut cmd = volume(h);
+        cmd.args(["--profile", "r"]);
+        cmd
+    };
+    let vol = stdout(&run(
+        &mut r(),
+        &["create", "data", "--size", "2", "--wait", "-q"],
+    ));
+    let vol = vol.trim();
+    let snap = stdout(&run(
+        &mut r(),
+        &["snapshot", "create", vol, "s1", "--wait", "-q"],
+    ));
+    let snap = snap.trim();
+    assert!(!snap.is_empty());
+    let v = json(&run(
+        &mut r(),
+        &["rancher", "revert", vol, snap, "--wait", "-o", "json"],
+    ));
+    assert_eq!(v["id"], vol);
+    assert_eq!(v["state"], "available", "{v}");
+    // A snapshot that is not the volume's: Cattle's InvalidReference.
+    let out = run(&mut r(), &["rancher", "revert", vol, "1vs999999"]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("InvalidReference"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn create_ls_show_rm_on_the_rancher_fake() {
     let fake = Fake::start();
     let home = home();

@@ -7,10 +7,13 @@
 
 use std::sync::Arc;
 
-use volume_cinder::{CinderBuilder, Domain, DEFAULT_DOMAIN_ID};
+use clap::Subcommand;
+use volume_cinder::{Cinder, CinderBuilder, Domain, MigrationPolicy, DEFAULT_DOMAIN_ID};
+use volume_core::VolumeId;
 
 use super::{Backend, Native, Sources};
 use crate::error::CliError;
+use crate::verbs::{settle_and_show, Ctx};
 
 pub(crate) fn connect(sources: &Sources<'_>) -> Result<Backend, CliError> {
     // The environment first, as the crate reads it; a profile's `cloud`
@@ -58,4 +61,44 @@ pub(crate) fn connect(sources: &Sources<'_>) -> Result<Backend, CliError> {
         storage: Arc::new(cinder.clone()),
         native: Native::Cinder(cinder),
     })
+}
+
+/// `volume cinder ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum CinderCommand {
+    /// Change a volume's type (Cinder's `os-retype`), then show it.
+    Retype {
+        /// The volume.
+        id: String,
+        /// The new volume type.
+        volume_type: String,
+        /// Let Cinder migrate the volume to another backend when the new
+        /// type needs one (`migration_policy: on-demand`).
+        #[arg(long)]
+        migrate: bool,
+    },
+}
+
+pub(crate) async fn run(
+    cinder: &Cinder,
+    command: &CinderCommand,
+    ctx: &Ctx,
+) -> Result<(), CliError> {
+    match command {
+        CinderCommand::Retype {
+            id,
+            volume_type,
+            migrate,
+        } => {
+            let id = VolumeId::new(id.as_str())?;
+            let policy = if *migrate {
+                MigrationPolicy::OnDemand
+            } else {
+                MigrationPolicy::Never
+            };
+            cinder.retype(&id, volume_type, policy).await?;
+            let volume = ctx.backend.storage.get_volume(&id).await?;
+            settle_and_show(ctx, volume).await
+        }
+    }
 }

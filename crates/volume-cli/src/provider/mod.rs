@@ -92,13 +92,11 @@ pub(crate) enum Native {
     /// Exoscale.
     Exoscale(volume_exoscale::Exoscale),
     /// OpenStack Cinder.
-    #[allow(dead_code)] // read by provider subcommands, not yet written
     Cinder(volume_cinder::Cinder),
     /// Rancher.
-    #[allow(dead_code)] // read by provider subcommands, not yet written
     Rancher(volume_rancher::Rancher),
     /// LunaNode.
-    #[allow(dead_code)] // read by provider subcommands, not yet written
+    #[allow(dead_code)] // for `volume lunanode replicate`, not yet written
     LunaNode(volume_lunanode::LunaNode),
     /// The in-process simulator.
     Sim(volume_sim::Sim),

@@ -6,10 +6,13 @@
 
 use std::sync::Arc;
 
-use volume_rancher::{RancherBuilder, ACCESS_KEY_ENV, SECRET_KEY_ENV, URL_ENV};
+use clap::Subcommand;
+use volume_core::{SnapshotId, VolumeId};
+use volume_rancher::{Rancher, RancherBuilder, ACCESS_KEY_ENV, SECRET_KEY_ENV, URL_ENV};
 
 use super::{Backend, Native, Sources};
 use crate::error::CliError;
+use crate::verbs::{settle_and_show, Ctx};
 
 pub(crate) fn connect(sources: &Sources<'_>) -> Result<Backend, CliError> {
     let mut builder =
@@ -39,4 +42,35 @@ pub(crate) fn connect(sources: &Sources<'_>) -> Result<Backend, CliError> {
         storage: Arc::new(rancher.clone()),
         native: Native::Rancher(rancher),
     })
+}
+
+/// `volume rancher ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum RancherCommand {
+    /// Revert a volume to one of its snapshots (Cattle's
+    /// `reverttosnapshot`), then show it.
+    Revert {
+        /// The volume.
+        volume: String,
+        /// The snapshot of that volume.
+        snapshot: String,
+    },
+}
+
+pub(crate) async fn run(
+    rancher: &Rancher,
+    command: &RancherCommand,
+    ctx: &Ctx,
+) -> Result<(), CliError> {
+    match command {
+        RancherCommand::Revert { volume, snapshot } => {
+            let id = VolumeId::new(volume.as_str())?;
+            let volume = rancher.volume(&id).await?;
+            rancher
+                .revert_to_snapshot(&volume, &SnapshotId::new(snapshot.as_str())?)
+                .await?;
+            let volume = ctx.backend.storage.get_volume(&id).await?;
+            settle_and_show(ctx, volume).await
+        }
+    }
 }
