@@ -212,6 +212,9 @@ pub(crate) enum Command {
     /// Rancher-only operations.
     #[command(subcommand)]
     Rancher(provider::rancher::RancherCommand),
+    /// LunaNode-only operations.
+    #[command(subcommand)]
+    Lunanode(provider::lunanode::LunaNodeCommand),
 }
 
 /// `volume serve`: the fake cloud's flags (the dialects' settings are

@@ -118,6 +118,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Exoscale(_) => Some("exoscale"),
         Command::Cinder(_) => Some("cinder"),
         Command::Rancher(_) => Some("rancher"),
+        Command::Lunanode(_) => Some("lunanode"),
         _ => None,
     };
     let backend = provider::connect(g.provider.as_deref().or(implied), &sources)?;

@@ -110,6 +110,12 @@ pub(crate) async fn run(ctx: &Ctx, command: &Command) -> Result<(), CliError> {
             Native::Rancher(rancher) => crate::provider::rancher::run(rancher, c, ctx).await,
             _ => Err(not_this_provider(ctx, "rancher")),
         },
+        Command::Lunanode(c) => match &ctx.backend.native {
+            Native::LunaNode(lunanode) => {
+                crate::provider::lunanode::run(lunanode, c, &ctx.out).await
+            }
+            _ => Err(not_this_provider(ctx, "lunanode")),
+        },
         Command::Completions { .. } | Command::Serve(_) => Ok(()),
     }
 }

@@ -399,6 +399,31 @@ fn create_ls_show_rm_on_the_rancher_fake() {
 }
 
 #[test]
+fn lunanode_replicate_of_a_missing_snapshot_is_not_found() {
+    // One process on a fresh fake (see the nonce note below): the
+    // success path needs a snapshot made by an earlier process, which
+    // collides with this one's nonces within a second or two.
+    let fake = Fake::start();
+    let home = home();
+    let out = run(
+        &mut fake.lunanode(home.path()),
+        &[
+            "lunanode",
+            "replicate",
+            "no-such-snapshot",
+            "--region",
+            "montreal",
+        ],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no-such-snapshot"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn create_ls_show_rm_on_the_lunanode_fake() {
     let fake = Fake::start();
     let home = home();

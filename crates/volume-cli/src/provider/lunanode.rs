@@ -6,10 +6,14 @@
 
 use std::sync::Arc;
 
-use volume_lunanode::{LunaNodeBuilder, API_ID_ENV, API_KEY_ENV, REGION_ENV};
+use clap::Subcommand;
+use serde::Serialize;
+use volume_core::{RegionId, SnapshotId};
+use volume_lunanode::{LunaNode, LunaNodeBuilder, API_ID_ENV, API_KEY_ENV, REGION_ENV};
 
 use super::{Backend, Native, Sources};
 use crate::error::CliError;
+use crate::output::Printer;
 
 pub(crate) fn connect(sources: &Sources<'_>) -> Result<Backend, CliError> {
     let mut builder =
@@ -35,4 +39,59 @@ pub(crate) fn connect(sources: &Sources<'_>) -> Result<Backend, CliError> {
         storage: Arc::new(lunanode.clone()),
         native: Native::LunaNode(lunanode),
     })
+}
+
+/// `volume lunanode ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum LunaNodeCommand {
+    /// Make an image from a snapshot in a region (the snapshot's own or
+    /// another; LunaNode's `snapshot/replicate`) and print the image's id.
+    Replicate {
+        /// The snapshot.
+        snapshot: String,
+        /// The region the image is made in.
+        #[arg(long)]
+        region: String,
+        /// The image's name (default: the snapshot's id).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Serialize)]
+struct ImageView {
+    image_id: String,
+    region: String,
+    name: String,
+}
+
+pub(crate) async fn run(
+    lunanode: &LunaNode,
+    command: &LunaNodeCommand,
+    out: &Printer,
+) -> Result<(), CliError> {
+    match command {
+        LunaNodeCommand::Replicate {
+            snapshot,
+            region,
+            name,
+        } => {
+            let id = SnapshotId::new(snapshot.as_str())?;
+            let name = name.clone().unwrap_or_else(|| snapshot.clone());
+            let image_id = lunanode
+                .replicate_snapshot(&id, &name, &RegionId::new(region.as_str())?)
+                .await?;
+            let view = ImageView {
+                image_id,
+                region: region.clone(),
+                name,
+            };
+            let fields = vec![
+                ("image id", view.image_id.clone()),
+                ("region", view.region.clone()),
+                ("name", view.name.clone()),
+            ];
+            out.one(&view, fields, &view.image_id)
+        }
+    }
 }

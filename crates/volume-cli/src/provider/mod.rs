@@ -96,7 +96,6 @@ pub(crate) enum Native {
     /// Rancher.
     Rancher(volume_rancher::Rancher),
     /// LunaNode.
-    #[allow(dead_code)] // for `volume lunanode replicate`, not yet written
     LunaNode(volume_lunanode::LunaNode),
     /// The in-process simulator.
     Sim(volume_sim::Sim),
