@@ -7,11 +7,13 @@ use volume_sim::cli::ServeArgs;
 
 use crate::provider;
 
-/// Manage block-storage volumes on Linode, Exoscale or the in-process
-/// simulator with one command, or serve the fake cloud.
+/// Manage block-storage volumes on Linode, Exoscale, OpenStack Cinder,
+/// Rancher, LunaNode or the in-process simulator with one command, or serve
+/// the fake cloud.
 ///
 /// The provider and its credentials come from flags, then the provider's
-/// own environment variables (LINODE_TOKEN, EXOSCALE_API_KEY, ...), then a
+/// own environment variables (LINODE_TOKEN, EXOSCALE_API_KEY, OS_AUTH_URL,
+/// CATTLE_URL, LNDYNAMIC_API_ID, ...), then a
 /// profile of the config file (~/.config/volume/config.toml). Credentials
 /// are never taken from the command line, so they stay out of shell history
 /// and `ps`.
@@ -206,6 +208,15 @@ pub(crate) enum Command {
     /// Exoscale-only operations.
     #[command(subcommand)]
     Exoscale(provider::exoscale::ExoscaleCommand),
+    /// OpenStack Cinder-only operations.
+    #[command(subcommand)]
+    Cinder(provider::cinder::CinderCommand),
+    /// Rancher-only operations.
+    #[command(subcommand)]
+    Rancher(provider::rancher::RancherCommand),
+    /// LunaNode-only operations.
+    #[command(subcommand)]
+    Lunanode(provider::lunanode::LunaNodeCommand),
 }
 
 /// `volume serve`: the fake cloud's flags (the dialects' settings are

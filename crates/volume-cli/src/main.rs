@@ -116,6 +116,9 @@ fn run(cli: &Cli) -> Result<(), CliError> {
     let implied = match &cli.command {
         Command::Linode(_) => Some("linode"),
         Command::Exoscale(_) => Some("exoscale"),
+        Command::Cinder(_) => Some("cinder"),
+        Command::Rancher(_) => Some("rancher"),
+        Command::Lunanode(_) => Some("lunanode"),
         _ => None,
     };
     let backend = provider::connect(g.provider.as_deref().or(implied), &sources)?;
@@ -161,6 +164,11 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         let result = async {
             if let (Some(journal), Some(sim)) = (&journal, &sim) {
                 replay(journal, sim, &ctx).await?;
+            }
+            // What Rancher's volumes can do (snapshots, sizes) is their
+            // default driver's: read once, as `RancherBuilder::connect` does.
+            if let Native::Rancher(rancher) = &ctx.backend.native {
+                rancher.read_driver().await?;
             }
             verbs::run(&ctx, &cli.command).await
         }

@@ -102,6 +102,20 @@ pub(crate) async fn run(ctx: &Ctx, command: &Command) -> Result<(), CliError> {
             Native::Exoscale(exo) => crate::provider::exoscale::run(exo, c, &ctx.out).await,
             _ => Err(not_this_provider(ctx, "exoscale")),
         },
+        Command::Cinder(c) => match &ctx.backend.native {
+            Native::Cinder(cinder) => crate::provider::cinder::run(cinder, c, ctx).await,
+            _ => Err(not_this_provider(ctx, "cinder")),
+        },
+        Command::Rancher(c) => match &ctx.backend.native {
+            Native::Rancher(rancher) => crate::provider::rancher::run(rancher, c, ctx).await,
+            _ => Err(not_this_provider(ctx, "rancher")),
+        },
+        Command::Lunanode(c) => match &ctx.backend.native {
+            Native::LunaNode(lunanode) => {
+                crate::provider::lunanode::run(lunanode, c, &ctx.out).await
+            }
+            _ => Err(not_this_provider(ctx, "lunanode")),
+        },
         Command::Completions { .. } | Command::Serve(_) => Ok(()),
     }
 }
@@ -118,7 +132,7 @@ fn show_volume(ctx: &Ctx, v: &Volume) -> Result<(), CliError> {
     ctx.out.one(&view, out::volume_fields(&view), &view.id)
 }
 
-async fn settle_and_show(ctx: &Ctx, v: Volume) -> Result<(), CliError> {
+pub(crate) async fn settle_and_show(ctx: &Ctx, v: Volume) -> Result<(), CliError> {
     let v = match &ctx.wait {
         Some(w) => w.volume(&*ctx.backend.storage, &v.id).await?,
         None => v,

@@ -7,8 +7,11 @@
 //! one line in [`PROVIDERS`] (plus its subcommand's variant in
 //! `cli::Command` where it has one).
 
+pub(crate) mod cinder;
 pub(crate) mod exoscale;
 pub(crate) mod linode;
+pub(crate) mod lunanode;
+pub(crate) mod rancher;
 pub(crate) mod sim;
 
 use std::sync::Arc;
@@ -88,6 +91,12 @@ pub(crate) enum Native {
     Linode(volume_linode::Linode),
     /// Exoscale.
     Exoscale(volume_exoscale::Exoscale),
+    /// OpenStack Cinder.
+    Cinder(volume_cinder::Cinder),
+    /// Rancher.
+    Rancher(volume_rancher::Rancher),
+    /// LunaNode.
+    LunaNode(volume_lunanode::LunaNode),
     /// The in-process simulator.
     Sim(volume_sim::Sim),
 }
@@ -110,6 +119,18 @@ pub(crate) const PROVIDERS: &[Provider] = &[
     Provider {
         name: "exoscale",
         connect: exoscale::connect,
+    },
+    Provider {
+        name: "cinder",
+        connect: cinder::connect,
+    },
+    Provider {
+        name: "rancher",
+        connect: rancher::connect,
+    },
+    Provider {
+        name: "lunanode",
+        connect: lunanode::connect,
     },
     Provider {
         name: "sim",
