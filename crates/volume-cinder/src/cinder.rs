@@ -605,17 +605,25 @@ impl Cinder {
         if let Some(labels) = &request.labels {
             check_metadata(labels)?;
         }
+        let mut renamed = None;
         if let Some(name) = &request.name {
-            self.client
-                .update_volume(id.as_str(), &json!({ "name": name }))
-                .await?;
+            renamed = Some(
+                self.client
+                    .update_volume(id.as_str(), &json!({ "name": name }))
+                    .await?,
+            );
         }
-        if let Some(labels) = &request.labels {
-            self.client
-                .set_metadata("volumes", ResourceKind::Volume, id.as_str(), labels, true)
-                .await?;
+        match (&request.labels, renamed) {
+            // The PUT answered with the volume as it now is: no second read.
+            (None, Some(volume)) => convert::volume(volume),
+            (Some(labels), _) => {
+                self.client
+                    .set_metadata("volumes", ResourceKind::Volume, id.as_str(), labels, true)
+                    .await?;
+                self.get(id).await
+            }
+            (None, None) => self.get(id).await,
         }
-        self.get(id).await
     }
 
     /// Updates a volume's name and description.

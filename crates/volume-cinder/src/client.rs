@@ -458,16 +458,10 @@ impl Client {
 
     /// `DELETE /servers/{server}/os-volume_attachments/{volume}`.
     pub(crate) async fn nova_detach(&self, server: &str, volume: &str) -> Result<()> {
-        no_dot_segments(
-            &Request::delete(["servers", server]).about(ResourceKind::Instance, server),
-        )?;
-        self.nova
-            .send(
-                Request::delete(["servers", server, "os-volume_attachments", volume])
-                    .about(ResourceKind::Volume, volume),
-            )
-            .await
-            .map(drop)
+        let request = Request::delete(["servers", server, "os-volume_attachments", volume])
+            .about(ResourceKind::Volume, volume);
+        no_dot_segments(&request)?;
+        self.nova.send(request).await.map(drop)
     }
 
     /// `GET /servers/{server}/os-volume_attachments`.
@@ -475,24 +469,18 @@ impl Client {
         &self,
         server: &str,
     ) -> Result<Vec<ServerVolumeAttachment>> {
-        no_dot_segments(&Request::get(["servers", server]).about(ResourceKind::Instance, server))?;
-        let answer: ServerAttachmentList = self
-            .nova
-            .send_json(
-                Request::get(["servers", server, "os-volume_attachments"])
-                    .about(ResourceKind::Instance, server),
-            )
-            .await?;
+        let request = Request::get(["servers", server, "os-volume_attachments"])
+            .about(ResourceKind::Instance, server);
+        no_dot_segments(&request)?;
+        let answer: ServerAttachmentList = self.nova.send_json(request).await?;
         Ok(answer.attachments)
     }
 
     /// `GET /servers/{server}`.
     pub(crate) async fn nova_server(&self, server: &str) -> Result<Server> {
-        no_dot_segments(&Request::get(["servers", server]).about(ResourceKind::Instance, server))?;
-        let answer: ServerEnvelope = self
-            .nova
-            .send_json(Request::get(["servers", server]).about(ResourceKind::Instance, server))
-            .await?;
+        let request = Request::get(["servers", server]).about(ResourceKind::Instance, server);
+        no_dot_segments(&request)?;
+        let answer: ServerEnvelope = self.nova.send_json(request).await?;
         Ok(answer.server)
     }
 

@@ -141,10 +141,11 @@ async fn attach_all<S: BlockStorage + ?Sized>(
     instances: &[InstanceId],
     wait: &WaitConfig,
 ) -> Result<Volume> {
+    let mut last = None;
     for instance in instances {
         storage.attach_volume(id, instance).await?;
         let instance = instance.clone();
-        storage
+        last = storage
             .wait_for_volume(
                 id,
                 Until::matches(move |v: &Volume| {
@@ -153,9 +154,14 @@ async fn attach_all<S: BlockStorage + ?Sized>(
                 }),
                 wait,
             )
-            .await?;
+            .await?
+            .resource;
     }
-    storage.get_volume(id).await
+    // The last wait saw the volume as it is; read it only when it did not.
+    match last {
+        Some(volume) => Ok(volume),
+        None => storage.get_volume(id).await,
+    }
 }
 
 /// Attaches `id` to whichever of `instances` it is not attached to, once

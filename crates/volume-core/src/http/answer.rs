@@ -10,7 +10,7 @@
 //! `retrying` line, whatever the provider's error mapper does.
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::HeaderMap;
+use reqwest::header::HeaderValue;
 use reqwest::StatusCode;
 
 use crate::error::Error;
@@ -90,9 +90,11 @@ pub(crate) enum ReadError {
 /// The values of `headers` marked sensitive (what authenticators add), and
 /// for a `Scheme credentials` value the credentials alone too, so that an
 /// echo of either form is found.
-pub(crate) fn sensitive_values(headers: &HeaderMap) -> Vec<Vec<u8>> {
+pub(crate) fn sensitive_values<'h>(
+    headers: impl IntoIterator<Item = &'h HeaderValue>,
+) -> Vec<Vec<u8>> {
     let mut values = Vec::new();
-    for value in headers.values().filter(|v| v.is_sensitive()) {
+    for value in headers.into_iter().filter(|v| v.is_sensitive()) {
         let bytes = value.as_bytes();
         if let Some(space) = bytes.iter().position(|&b| b == b' ') {
             let credentials = bytes[space + 1..].trim_ascii();
@@ -139,7 +141,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderValue, AUTHORIZATION};
+    use reqwest::header::{HeaderMap, AUTHORIZATION};
 
     fn sensitive(value: &str) -> HeaderValue {
         let mut v = HeaderValue::from_str(value).unwrap();
@@ -153,7 +155,7 @@ mod tests {
         headers.insert(AUTHORIZATION, sensitive("Bearer s3cr3t-token-value"));
         headers.insert("x-auth-token", sensitive("gAAAAABkeystone"));
         headers.insert("x-plain", HeaderValue::from_static("not-a-secret-at-all"));
-        let secrets = sensitive_values(&headers);
+        let secrets = sensitive_values(headers.values());
         let body = Bytes::from_static(
             br#"{"error":"bad header Authorization: Bearer s3cr3t-token-value; token s3cr3t-token-value, gAAAAABkeystone, not-a-secret-at-all"}"#,
         );
@@ -179,6 +181,6 @@ mod tests {
     fn short_values_are_not_scrubbed() {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, sensitive("Key a"));
-        assert!(sensitive_values(&headers).is_empty());
+        assert!(sensitive_values(headers.values()).is_empty());
     }
 }

@@ -542,7 +542,6 @@ impl Transport {
             for (name, value) in auth_headers.iter() {
                 all_headers.append(name.clone(), value.clone());
             }
-            let secrets = sensitive_values(&all_headers);
             let mut builder = inner
                 .client
                 .request(method.clone(), url.clone())
@@ -570,7 +569,11 @@ impl Transport {
                     // Provider text becomes error messages (and log lines):
                     // never with a credential this attempt sent in it.
                     let bytes = if !status.is_success() || inner.classifier.is_some() {
-                        scrub(bytes, &secrets)
+                        // What this attempt sent as sensitive: the
+                        // authenticator's headers, and the request's own
+                        // with the transport's defaults (`headers`).
+                        let sent = auth_headers.iter().map(|(_, v)| v).chain(headers.values());
+                        scrub(bytes, &sensitive_values(sent))
                     } else {
                         bytes
                     };

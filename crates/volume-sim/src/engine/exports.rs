@@ -177,7 +177,8 @@ impl Engine {
         self.with(|c| {
             let mut out = Vec::new();
             for tenant in tenants {
-                for v in c.all_volumes(tenant) {
+                // Shared records: only the exported volumes are copied.
+                for v in c.all_volumes_shared(tenant) {
                     if !exportable(&v) {
                         continue;
                     }
@@ -189,7 +190,7 @@ impl Engine {
                         tenant: tenant.clone(),
                         target: ExportTarget::Volume(v.id.clone()),
                         size,
-                        volume: Some(v),
+                        volume: Some((*v).clone()),
                     });
                 }
                 let (snapshots, backups) = c.all_artifacts(tenant);

@@ -1186,7 +1186,7 @@ impl Op<'_> {
         };
         let items: Vec<Value> = self
             .c
-            .all_volumes(self.tenant)
+            .all_volumes_shared(self.tenant)
             .iter()
             .filter(|v| region.as_ref().is_none_or(|r| v.region == *r))
             .map(|v| volume_list_json(self.c, self.tenant, v))

@@ -9,6 +9,7 @@
 //! and per-type quotas are unlimited; messages are kept for 30 days of
 //! `guaranteed_until`, at most [`MAX_MESSAGES`](super::state::MAX_MESSAGES).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -224,20 +225,18 @@ impl Ctx<'_> {
             ("backup_gigabytes".into(), -1, backup_gib),
             ("per_volume_gigabytes".into(), -1, 0),
         ];
-        for t in VOLUME_TYPES {
-            let (mut vols, mut gib) = (0u64, 0u64);
-            for v in self.c.all_volumes(project) {
-                let ty = self
-                    .st
-                    .volumes
-                    .get(v.id.as_str())
-                    .and_then(|e| e.volume_type.clone())
-                    .or(v.volume_type.clone());
-                if ty.as_deref() == Some(*t) && v.state != volume_core::VolumeState::Deleted {
-                    vols += 1;
-                    gib = gib.saturating_add(v.size.as_gib());
-                }
+        // One pass over the volumes, counted by type as the volume views
+        // show it (an untyped volume is of the default type).
+        let mut by_type: HashMap<String, (u64, u64)> = HashMap::new();
+        for v in self.c.all_volumes_shared(project) {
+            if v.state != volume_core::VolumeState::Deleted {
+                let count = by_type.entry(self.volume_type_of(&v)).or_default();
+                count.0 += 1;
+                count.1 = count.1.saturating_add(v.size.as_gib());
             }
+        }
+        for t in VOLUME_TYPES {
+            let (vols, gib) = by_type.get(*t).copied().unwrap_or_default();
             entries.push((format!("volumes_{t}"), -1, vols));
             entries.push((format!("snapshots_{t}"), -1, 0));
             entries.push((format!("gigabytes_{t}"), -1, gib));

@@ -127,7 +127,7 @@ impl Ctx<'_> {
     }
 
     /// The type name shown for `v`.
-    fn volume_type_of(&self, v: &Volume) -> String {
+    pub(super) fn volume_type_of(&self, v: &Volume) -> String {
         self.st
             .volumes
             .get(v.id.as_str())
@@ -179,7 +179,7 @@ impl Ctx<'_> {
 
     pub(super) fn list_volumes(&mut self, detail: bool) -> Result<CinderReply, Rejection> {
         let filters = self.filters();
-        let all = self.c.all_volumes(self.tenant);
+        let all = self.c.all_volumes_shared(self.tenant);
         let mut kept = Vec::with_capacity(all.len());
         for v in all {
             if v.state == VolumeState::Deleted {
@@ -189,7 +189,7 @@ impl Ctx<'_> {
                 kept.push(v);
             }
         }
-        let key = |v: &Volume, k: &str| -> Option<SortKey> {
+        let key = |v: &std::sync::Arc<Volume>, k: &str| -> Option<SortKey> {
             Some(match k {
                 "created_at" => SortKey::time(v.created_at),
                 "updated_at" => SortKey::time(
@@ -599,9 +599,9 @@ impl Ctx<'_> {
 
     pub(super) fn volumes_summary(&mut self) -> Result<FakeResponse, Rejection> {
         self.need(12)?;
-        let all: Vec<Volume> = self
+        let all: Vec<std::sync::Arc<Volume>> = self
             .c
-            .all_volumes(self.tenant)
+            .all_volumes_shared(self.tenant)
             .into_iter()
             .filter(|v| v.state != VolumeState::Deleted)
             .collect();
