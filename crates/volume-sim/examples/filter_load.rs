@@ -1,10 +1,13 @@
-//! How a maximal `X-Filter` behaves in a big cloud: the Linode fake with
-//! 20,000 volumes, answering filters of the largest size it accepts (64
-//! terms), and what that does to an unrelated request running meanwhile.
-//! The figures in the README come from this program.
+//! How a maximal filter behaves in a big cloud: a fake with 20,000
+//! volumes, answering filters of the largest size it accepts, and what that
+//! does to an unrelated request running meanwhile. Linode (the default):
+//! an `X-Filter` of 64 terms; Rancher (`FAKE=rancher`): 63 `name_ne`
+//! conditions, the most a Cattle query takes beside `limit`. The figures
+//! in the README come from this program.
 //!
 //! ```text
 //! cargo run --release -p volume-sim --example filter_load [VOLUMES]
+//! FAKE=rancher cargo run --release -p volume-sim --example filter_load [VOLUMES]
 //! ```
 //!
 //! Everything stays on loopback; every loop is bounded in count.
@@ -13,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use volume_sim::fake::linode::DEFAULT_TOKEN;
+use volume_sim::fake::rancher::{DEFAULT_ACCESS_KEY, DEFAULT_PROJECT_ID, DEFAULT_SECRET_KEY};
 use volume_sim::serve::{ServeConfig, Server};
 
 /// Samples per figure.
@@ -23,20 +27,81 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// A filter of 64 terms (the most the fake accepts): an `+or` group of 63
-/// `+contains` tests that no label matches, so every volume is tested
-/// against every term.
-fn maximal_filter() -> String {
-    // `FILTER_TERMS=1` measures what a filter costs beyond its tests.
-    let alternatives = std::env::var("FILTER_TERMS")
+/// How many terms the filter has: `FILTER_TERMS=1` measures what a filter
+/// costs beyond its tests.
+fn terms(most: usize) -> usize {
+    std::env::var("FILTER_TERMS")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
-        .map_or(63, |n| n.clamp(1, 64) - 1)
-        .max(1);
-    let terms: Vec<Value> = (0..alternatives)
-        .map(|i| json!({"label": {"+contains": format!("absent-{i}")}}))
-        .collect();
-    json!({ "+or": terms }).to_string()
+        .map_or(most, |n| n.clamp(1, most))
+}
+
+/// One fake as this program drives it.
+#[derive(Clone)]
+struct Target {
+    /// The volumes collection.
+    volumes: String,
+    /// The `authorization` header.
+    auth: String,
+    rancher: bool,
+}
+
+impl Target {
+    fn new(origin: &str, rancher: bool) -> Self {
+        if rancher {
+            use base64::Engine as _;
+            let basic = base64::engine::general_purpose::STANDARD
+                .encode(format!("{DEFAULT_ACCESS_KEY}:{DEFAULT_SECRET_KEY}"));
+            Self {
+                volumes: format!("{origin}/v2-beta/projects/{DEFAULT_PROJECT_ID}/volumes"),
+                auth: format!("Basic {basic}"),
+                rancher,
+            }
+        } else {
+            Self {
+                volumes: format!("{origin}/v4/volumes"),
+                auth: format!("Bearer {DEFAULT_TOKEN}"),
+                rancher,
+            }
+        }
+    }
+
+    fn create_body(&self, i: usize) -> Value {
+        if self.rancher {
+            json!({"name": format!("vol-{i}"), "driver": "rancher-longhorn", "sizeMb": 1024})
+        } else {
+            json!({"label": format!("vol-{i}"), "region": "us-east", "size": 10})
+        }
+    }
+
+    /// A request of the largest filter the fake accepts that no volume
+    /// meets, so every volume is tested against every term. Linode: an
+    /// `+or` group of 63 `+contains` tests on the label (64 terms);
+    /// Rancher: 63 `name_ne` conditions and one `name` (64 parameters).
+    fn filtered(&self, http: &reqwest::Client) -> reqwest::RequestBuilder {
+        if self.rancher {
+            let mut query: Vec<(String, String)> = (0..terms(64) - 1)
+                .map(|i| ("name_ne".to_owned(), format!("absent-{i}")))
+                .collect();
+            query.push(("name".to_owned(), "absent".to_owned()));
+            http.get(&self.volumes)
+                .query(&query)
+                .header("authorization", &self.auth)
+        } else {
+            let alternatives: Vec<Value> = (0..terms(64).saturating_sub(1).max(1))
+                .map(|i| json!({"label": {"+contains": format!("absent-{i}")}}))
+                .collect();
+            http.get(&self.volumes)
+                .header("authorization", &self.auth)
+                .header("x-filter", json!({ "+or": alternatives }).to_string())
+        }
+    }
+
+    /// How many items a filtered answer holds (both fakes answer a
+    /// `data` array).
+    fn count(&self, answer: &Value) -> usize {
+        answer["data"].as_array().map_or(usize::MAX, Vec::len)
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -45,33 +110,36 @@ async fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(20_000);
+    let rancher = std::env::var("FAKE").is_ok_and(|f| f == "rancher");
     // The served fake (hyper, as the binary serves it): wiremock would
     // serialise requests itself and hide what the fake does.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let server = Server::start(listener, &ServeConfig::default())
         .await
         .expect("the server starts");
-    let base = format!("{}/v4", server.uri());
+    let target = Target::new(&server.uri(), rancher);
     let http = reqwest::Client::new();
-    let auth = format!("Bearer {DEFAULT_TOKEN}");
 
     let mut first = None;
     for i in 0..volumes {
         let answer: Value = http
-            .post(format!("{base}/volumes"))
-            .header("authorization", &auth)
-            .json(&json!({"label": format!("vol-{i}"), "region": "us-east", "size": 10}))
+            .post(&target.volumes)
+            .header("authorization", &target.auth)
+            .json(&target.create_body(i))
             .send()
             .await
             .expect("the fake answers")
             .json()
             .await
             .expect("JSON");
-        first.get_or_insert_with(|| answer["id"].to_string());
+        let id = answer["id"]
+            .as_str()
+            .map_or_else(|| answer["id"].to_string(), str::to_owned);
+        first.get_or_insert(id);
     }
-    let one = format!("{base}/volumes/{}", first.expect("a volume"));
+    let one = format!("{}/{}", target.volumes, first.expect("a volume"));
     let get_one = || {
-        let (http, one, auth) = (http.clone(), one.clone(), auth.clone());
+        let (http, one, auth) = (http.clone(), one.clone(), target.auth.clone());
         async move {
             let start = Instant::now();
             let status = http
@@ -85,30 +153,25 @@ async fn main() {
             start.elapsed()
         }
     };
-    let filter = maximal_filter();
     let filtered = {
-        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
+        let (http, target) = (http.clone(), target.clone());
         move || {
-            let (http, base, auth, filter) =
-                (http.clone(), base.clone(), auth.clone(), filter.clone());
+            let (http, target) = (http.clone(), target.clone());
             async move {
                 let start = Instant::now();
-                let answer: Value = http
-                    .get(format!("{base}/volumes"))
-                    .header("authorization", &auth)
-                    .header("x-filter", &filter)
+                let answer: Value = target
+                    .filtered(&http)
                     .send()
                     .await
                     .expect("the fake answers")
                     .json()
                     .await
                     .expect("JSON");
-                assert_eq!(answer["results"], 0, "{answer}");
+                assert_eq!(target.count(&answer), 0, "{answer}");
                 start.elapsed()
             }
         }
     };
-
     let mut alone = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         alone.push(get_one().await);
@@ -146,7 +209,8 @@ async fn main() {
     let samples = during.len();
     let (alone_p99, during_p99) = (p99(alone.clone()), p99(during.clone()));
     let (alone, filter, during) = (median(alone), median(filters), median(during));
-    println!("volumes: {volumes}; filter: {} bytes", filter_len());
+    let fake = if rancher { "rancher" } else { "linode" };
+    println!("{fake}: volumes: {volumes}; filter terms: {}", terms(64));
     println!("maximal filtered listing: median of 20 {filter:?}");
     println!("unrelated GET alone: median {alone:?}, p99 {alone_p99:?} ({SAMPLES} samples)");
     println!(
@@ -159,8 +223,4 @@ async fn main() {
 fn p99(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() * 99 / 100]
-}
-
-fn filter_len() -> usize {
-    maximal_filter().len()
 }

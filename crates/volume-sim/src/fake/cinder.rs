@@ -147,14 +147,13 @@ use volume_core::Size;
 
 use super::registry::{Entry, Setting, Settings, BASE_URL_PLACEHOLDER};
 use super::{
-    Answer, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
-    Principal, Rejection,
+    Answer, Deferred, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler,
+    Operation, Principal, Rejection,
 };
 use crate::engine::{AttachedResize, Delays, Engine, IdStyle, Policy, SimOp};
 use crate::nbd::ExportSource;
 
 pub use microversion::Microversion;
-pub use ops::CinderReply;
 pub use routes::Route;
 
 /// The user a fake accepts when none is configured (password
@@ -533,7 +532,7 @@ impl Dialect for CinderDialect {
     type Route = Route;
     type Config = CinderConfig;
     type State = CinderState;
-    type Reply = CinderReply;
+    type Reply = Deferred;
     const DEFAULT_REGIONS: &'static [&'static str] = &[DEFAULT_AVAILABILITY_ZONE];
 
     fn policy() -> Policy {
@@ -603,7 +602,7 @@ impl Dialect for CinderDialect {
         op: &mut Operation<'_, CinderState>,
         route: &Route,
         req: &FakeRequest,
-    ) -> Result<CinderReply, Rejection> {
+    ) -> Result<Deferred, Rejection> {
         ops::run(self, op, route, req)
     }
 

@@ -208,6 +208,41 @@ impl FakeResponse {
     }
 }
 
+/// An answer a dialect's operation hands back from under the engine's
+/// lock ([`Dialect::Reply`](super::Dialect::Reply)): written already, or
+/// written once the lock is released, from what the operation read (long
+/// listings), so that rendering does not hold every other request up.
+pub enum Deferred {
+    /// The answer, written under the lock.
+    Now(FakeResponse),
+    /// The answer, to write after the lock.
+    Later(Box<dyn FnOnce() -> FakeResponse + Send>),
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Now(r) => f.debug_tuple("Now").field(&r.status).finish(),
+            Self::Later(_) => f.write_str("Later"),
+        }
+    }
+}
+
+impl From<FakeResponse> for Deferred {
+    fn from(response: FakeResponse) -> Self {
+        Self::Now(response)
+    }
+}
+
+impl From<Deferred> for FakeResponse {
+    fn from(reply: Deferred) -> Self {
+        match reply {
+            Deferred::Now(r) => r,
+            Deferred::Later(write) => write(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,6 +59,6 @@ pub mod registry;
 mod reject;
 
 pub use dialect::{Answer, Dialect, Operation, Principal, RateStatus};
-pub use message::{FakeRequest, FakeResponse};
+pub use message::{Deferred, FakeRequest, FakeResponse};
 pub use pipeline::{strip_prefix, Fake, FakeBuilder, FakeOptions, Handler, RateLimit};
 pub use reject::{retry_after_secs, RejectKind, Rejection};

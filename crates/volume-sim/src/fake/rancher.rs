@@ -138,8 +138,8 @@ use base64::Engine as _;
 
 use super::registry::{Entry, Setting, Settings};
 use super::{
-    Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler, Operation,
-    Principal, Rejection,
+    Deferred, Dialect, Fake, FakeBuilder, FakeOptions, FakeRequest, FakeResponse, Handler,
+    Operation, Principal, Rejection,
 };
 use crate::engine::policy::any_reasonable_name;
 use crate::engine::{AttachedResize, Delays, Engine, IdStyle, LifecycleRule, Policy, SimOp};
@@ -384,7 +384,7 @@ impl Dialect for RancherDialect {
     type Config = RancherConfig;
     type State = RancherState;
     type Route = Route;
-    type Reply = FakeResponse;
+    type Reply = Deferred;
 
     fn policy() -> Policy {
         policy()
@@ -422,7 +422,7 @@ impl Dialect for RancherDialect {
         op: &mut Operation<'_, RancherState>,
         route: &Route,
         req: &FakeRequest,
-    ) -> Result<FakeResponse, Rejection> {
+    ) -> Result<Deferred, Rejection> {
         resources::run(op, route, req)
     }
 

@@ -312,17 +312,17 @@ impl Ctx<'_> {
 
     pub(super) fn list_attachments(&mut self, detail: bool) -> Result<FakeResponse, Rejection> {
         self.need(27)?;
-        let filters = self.filters();
+        let filters = self.filters()?;
         let mut kept: Vec<(String, AttachmentRec)> = self
             .st
             .attachments
             .iter()
             .filter(|(_, a)| a.tenant == self.tenant)
             .filter(|(_, a)| {
-                filters.iter().all(|(k, want)| match k.as_str() {
-                    "volume_id" => a.volume_id == *want,
-                    "instance_id" => a.instance.as_deref() == Some(want.as_str()),
-                    "status" | "attach_status" => a.status == want,
+                filters.iter().all(|f| match f.key.as_str() {
+                    "volume_id" => a.volume_id == f.want,
+                    "instance_id" => a.instance.as_deref() == Some(f.want.as_str()),
+                    "status" | "attach_status" => a.status == f.want,
                     _ => true,
                 })
             })
@@ -347,6 +347,7 @@ impl Ctx<'_> {
                 collection: "attachments",
                 link_path,
                 kind: "VolumeAttachment",
+                sort_keys: &["created_at", "id", "volume_id"],
             },
             kept,
             key,

@@ -146,15 +146,15 @@ impl Ctx<'_> {
     }
 
     pub(super) fn list_backups(&mut self, detail: bool) -> Result<FakeResponse, Rejection> {
-        let filters = self.filters();
+        let filters = self.filters()?;
         let all = self.all_backups()?;
         let kept: Vec<Backup> = all
             .iter()
             .filter(|b| {
-                filters.iter().all(|(k, want)| match k.as_str() {
-                    "name" => self.backup_name(b).as_str() == Some(want.as_str()),
-                    "status" => self.backup_status(b) == *want,
-                    "volume_id" => b.volume_id.as_ref().is_some_and(|v| v.as_str() == want),
+                filters.iter().all(|f| match f.key.as_str() {
+                    "name" => self.backup_name(b).as_str() == Some(f.want.as_str()),
+                    "status" => self.backup_status(b) == f.want,
+                    "volume_id" => b.volume_id.as_ref().is_some_and(|v| v.as_str() == f.want),
                     _ => true,
                 })
             })
@@ -178,6 +178,7 @@ impl Ctx<'_> {
                 collection: "backups",
                 link_path: path,
                 kind: "Backup",
+                sort_keys: &["created_at", "id", "name", "size", "status"],
             },
             kept,
             key,

@@ -295,17 +295,17 @@ impl Ctx<'_> {
 
     pub(super) fn list_messages(&mut self) -> Result<FakeResponse, Rejection> {
         self.need(3)?;
-        let filters = self.filters();
+        let filters = self.filters()?;
         let kept: Vec<MessageRec> = self
             .visible_messages()
             .into_iter()
             .filter(|m| {
-                filters.iter().all(|(k, want)| match k.as_str() {
-                    "resource_uuid" => m.resource_uuid == *want,
-                    "resource_type" => m.resource_type == want,
-                    "event_id" => m.event_id == want,
-                    "request_id" => m.request_id == *want,
-                    "message_level" => want == "ERROR",
+                filters.iter().all(|f| match f.key.as_str() {
+                    "resource_uuid" => m.resource_uuid == f.want,
+                    "resource_type" => m.resource_type == f.want,
+                    "event_id" => m.event_id == f.want,
+                    "request_id" => m.request_id == f.want,
+                    "message_level" => f.want == "ERROR",
                     _ => true,
                 })
             })
@@ -324,6 +324,7 @@ impl Ctx<'_> {
                 collection: "messages",
                 link_path: "messages",
                 kind: "Message",
+                sort_keys: &["created_at", "id", "event_id", "resource_uuid"],
             },
             kept,
             key,

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde_json::{json, Map, Value};
 use volume_core::{BackupId, Error, Labels, SnapshotId, VolumeId};
 
-use super::super::{FakeRequest, FakeResponse, Operation, Rejection};
+use super::super::{Deferred, FakeRequest, FakeResponse, Operation, Rejection};
 use super::error::{self, bad_request, over_limit};
 use super::microversion::{self, Microversion};
 use super::routes::{CinderApi, NovaApi, Route};
@@ -19,6 +19,19 @@ use crate::engine::{Control, Fault};
 
 /// The most items a list returns (`osapi_max_limit`).
 pub(super) const MAX_LIMIT: usize = 1000;
+
+/// The most filter terms one listing takes: the fake's own bound (Cinder
+/// sets none; its widest filter set, volumes', has 11 keys), so that a
+/// query's cost does not grow with its length.
+pub(super) const MAX_FILTERS: usize = 16;
+
+/// The most sort keys one listing takes: the fake's own bound (each
+/// resource has fewer sortable columns).
+pub(super) const MAX_SORT_KEYS: usize = 8;
+
+/// The most entries a `metadata` filter holds: a resource keeps at most
+/// this many labels, so a longer filter can only match nothing.
+pub(super) const MAX_METADATA_FILTER: usize = crate::engine::MAX_LABELS;
 
 /// What every operation works with.
 pub(super) struct Ctx<'a> {
@@ -41,34 +54,6 @@ pub(super) struct Shape {
     pub(super) tenant: String,
     pub(super) mv: Microversion,
     pub(super) user_id: String,
-}
-
-/// What an operation hands back from under the engine's lock: the answer,
-/// or what it read, written out as JSON once the lock is released (long
-/// volume listings).
-pub enum CinderReply {
-    /// The answer, written under the lock.
-    Now(FakeResponse),
-    /// The answer, to write after the lock.
-    Later(Box<dyn FnOnce() -> FakeResponse + Send>),
-}
-
-impl std::fmt::Debug for CinderReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Now(r) => f.debug_tuple("Now").field(&r.status).finish(),
-            Self::Later(_) => f.write_str("Later"),
-        }
-    }
-}
-
-impl From<CinderReply> for FakeResponse {
-    fn from(reply: CinderReply) -> Self {
-        match reply {
-            CinderReply::Now(r) => r,
-            CinderReply::Later(write) => write(),
-        }
-    }
 }
 
 /// One page of a listing, chosen under the lock: its items, the next
@@ -116,7 +101,7 @@ pub(super) fn run(
     op: &mut Operation<'_, CinderState>,
     route: &Route,
     req: &FakeRequest,
-) -> Result<CinderReply, Rejection> {
+) -> Result<Deferred, Rejection> {
     let now = op.control.now();
     let user_id = req
         .header("x-auth-token")
@@ -144,16 +129,16 @@ pub(super) fn run(
     ctx.forget_gone();
     let answer = match (api, route) {
         (Some(CinderApi::ListVolumes { detail }), _) => ctx.list_volumes(*detail),
-        (Some(api), _) => ctx.cinder(api).map(CinderReply::Now),
-        (None, Route::Nova(nova)) => ctx.nova(nova).map(CinderReply::Now),
+        (Some(api), _) => ctx.cinder(api).map(Deferred::Now),
+        (None, Route::Nova(nova)) => ctx.nova(nova).map(Deferred::Now),
         _ => Err(error::resource_not_found()),
     };
     // The id messages recorded by this request name is the one it answers
     // with.
     let id = ctx.request_id;
     answer.map(|reply| match reply {
-        CinderReply::Now(r) => CinderReply::Now(r.header("x-openstack-request-id", id)),
-        CinderReply::Later(write) => CinderReply::Later(Box::new(move || {
+        Deferred::Now(r) => Deferred::Now(r.header("x-openstack-request-id", id)),
+        Deferred::Later(write) => Deferred::Later(Box::new(move || {
             write().header("x-openstack-request-id", id)
         })),
     })
@@ -370,6 +355,7 @@ impl Ctx<'_> {
             collection,
             link_path,
             kind,
+            sort_keys,
         } = list;
         let limit = match self.query("limit") {
             None => None,
@@ -387,38 +373,38 @@ impl Ctx<'_> {
             },
         };
         let sort = self.sort_keys()?;
-        // Creation order is the final tie-break (newest first by default).
-        let mut ranked: Vec<(usize, T)> = items.drain(..).enumerate().collect();
-        let mut failed = None;
-        ranked.sort_by(|(ra, a), (rb, b)| {
-            for (k, desc) in &sort {
-                let (ka, kb) = (key(a, k), key(b, k));
-                if ka.is_none() || kb.is_none() {
-                    failed = Some(k.clone());
-                    return Ordering::Equal;
-                }
-                let o = ka.cmp(&kb);
+        if let Some((k, _)) = sort.iter().find(|(k, _)| !sort_keys.contains(&k.as_str())) {
+            return Err(bad_request(format!(
+                "Invalid input received: Invalid sort key {k}"
+            )));
+        }
+        // Each item's keys are worked out once, not at every comparison;
+        // creation order is the final tie-break (newest first by default).
+        let mut ranked: Vec<(usize, Vec<Option<SortKey>>, T)> = items
+            .drain(..)
+            .enumerate()
+            .map(|(i, t)| (i, sort.iter().map(|(k, _)| key(&t, k)).collect(), t))
+            .collect();
+        let newest_first = sort.first().is_none_or(|(_, desc)| *desc);
+        ranked.sort_by(|(ra, ka, _), (rb, kb, _)| {
+            for ((a, b), (_, desc)) in ka.iter().zip(kb).zip(&sort) {
+                let o = a.cmp(b);
                 let o = if *desc { o.reverse() } else { o };
                 if o != Ordering::Equal {
                     return o;
                 }
             }
             let o = ra.cmp(rb);
-            if sort.first().is_none_or(|(_, desc)| *desc) {
+            if newest_first {
                 o.reverse()
             } else {
                 o
             }
         });
-        if let Some(k) = failed {
-            return Err(bad_request(format!(
-                "Invalid input received: Invalid sort key {k}"
-            )));
-        }
         let count = ranked.len();
         let start = match self.query("marker") {
             None => 0,
-            Some(m) => match ranked.iter().position(|(_, t)| id_of(t) == m) {
+            Some(m) => match ranked.iter().position(|(_, _, t)| id_of(t) == m) {
                 Some(i) => i + 1,
                 None => return Err(error::not_found(kind, &m)),
             },
@@ -427,7 +413,7 @@ impl Ctx<'_> {
         let with_count = self.mv.at_least(45) && self.query_flag("with_count")?;
         let page: Vec<T> = ranked
             .into_iter()
-            .map(|(_, t)| t)
+            .map(|(_, _, t)| t)
             .skip(start.saturating_add(offset))
             .take(effective)
             .collect();
@@ -456,10 +442,14 @@ impl Ctx<'_> {
         }
         };
         if let Some(sort) = self.query("sort") {
-            return sort
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .take(8)
+            let keys: Vec<&str> = sort.split(',').filter(|s| !s.trim().is_empty()).collect();
+            if keys.len() > MAX_SORT_KEYS {
+                return Err(bad_request(format!(
+                    "Invalid input received: at most {MAX_SORT_KEYS} sort keys (volume-sim's limit)."
+                )));
+            }
+            return keys
+                .into_iter()
                 .map(|s| match s.split_once(':') {
                     Some((k, d)) => Ok((k.trim().to_owned(), dir(d)?)),
                     None => Ok((s.trim().to_owned(), true)),
@@ -496,8 +486,13 @@ impl Ctx<'_> {
         )
     }
 
-    /// Filters of the query that are not paging or sorting.
-    pub(super) fn filters(&self) -> Vec<(String, String)> {
+    /// Filters of the query that are not paging or sorting, each read
+    /// once, at most [`MAX_FILTERS`] of them.
+    ///
+    /// Unknown keys are kept (and match everything where they are used):
+    /// the fake's users hold the `admin` role, and Cinder lets an admin
+    /// filter on any column (`reject_invalid_filters`).
+    pub(super) fn filters(&self) -> Result<Vec<Filter>, Rejection> {
         const NOT_FILTERS: &[&str] = &[
             "limit",
             "marker",
@@ -510,11 +505,19 @@ impl Ctx<'_> {
             "project_id",
             "usage",
         ];
-        self.req
-            .query_pairs()
-            .filter(|(k, _)| !NOT_FILTERS.contains(&k.as_ref()))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
+        let mut filters = Vec::new();
+        for (k, v) in self.req.query_pairs() {
+            if NOT_FILTERS.contains(&k.as_ref()) {
+                continue;
+            }
+            if filters.len() == MAX_FILTERS {
+                return Err(bad_request(format!(
+                    "Invalid input received: at most {MAX_FILTERS} filters (volume-sim's limit)."
+                )));
+            }
+            filters.push(Filter::new(k.into_owned(), v.into_owned())?);
+        }
+        Ok(filters)
     }
 
     /// A timestamp, or `null`.
@@ -524,12 +527,56 @@ impl Ctx<'_> {
 }
 
 /// What a list is: its collection key (`volumes`), the path of its next
-/// link (`volumes/detail`), and the kind its marker names (`Volume`).
+/// link (`volumes/detail`), the kind its marker names (`Volume`), and the
+/// keys it sorts by (any other is refused, however many items there are).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Listing<'a> {
     pub(super) collection: &'a str,
     pub(super) link_path: &'a str,
     pub(super) kind: &'a str,
+    pub(super) sort_keys: &'a [&'a str],
+}
+
+/// One filter term of a listing's query, read once per request.
+#[derive(Debug)]
+pub(super) struct Filter {
+    /// The query key (`name`, `status`, `metadata`...).
+    pub(super) key: String,
+    /// Its value as sent.
+    pub(super) want: String,
+    /// A `metadata` filter's entries; `None` when it does not parse (it
+    /// then matches nothing).
+    metadata: Option<Vec<(String, String)>>,
+}
+
+impl Filter {
+    fn new(key: String, want: String) -> Result<Self, Rejection> {
+        let metadata = if key == "metadata" {
+            parse_metadata_filter(&want)
+        } else {
+            None
+        };
+        if metadata
+            .as_ref()
+            .is_some_and(|m| m.len() > MAX_METADATA_FILTER)
+        {
+            return Err(bad_request(format!(
+                "Invalid input received: a metadata filter holds at most {MAX_METADATA_FILTER} entries (volume-sim's limit)."
+            )));
+        }
+        Ok(Self {
+            key,
+            want,
+            metadata,
+        })
+    }
+
+    /// Whether this `metadata` filter is met by `labels`.
+    pub(super) fn metadata_matches(&self, labels: &Labels) -> bool {
+        self.metadata
+            .as_ref()
+            .is_some_and(|m| m.iter().all(|(k, v)| labels.get(k).is_some_and(|l| l == v)))
+    }
 }
 
 /// A value to sort by.
@@ -639,20 +686,19 @@ pub(super) fn only(m: &Map<String, Value>, allowed: &[&str]) -> Result<(), Rejec
     }
 }
 
-/// Whether a metadata filter (`{"k": "v"}` as JSON, or Python's repr that
-/// cinderclient sends) is met by `labels`.
-pub(super) fn metadata_matches(filter: &str, labels: &Labels) -> bool {
-    let parsed: Option<Map<String, Value>> = serde_json::from_str(filter)
+/// A metadata filter's entries (`{"k": "v"}` as JSON, or Python's repr
+/// that cinderclient sends); `None` when it is not a dict of strings.
+fn parse_metadata_filter(filter: &str) -> Option<Vec<(String, String)>> {
+    let parsed: Map<String, Value> = serde_json::from_str(filter)
         .ok()
-        .or_else(|| serde_json::from_str(&filter.replace('\'', "\"")).ok());
-    match parsed {
-        Some(m) => m.iter().all(|(k, v)| {
-            labels
-                .get(k)
-                .is_some_and(|l| Some(l.as_str()) == v.as_str())
-        }),
-        None => false,
-    }
+        .or_else(|| serde_json::from_str(&filter.replace('\'', "\"")).ok())?;
+    parsed
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(v) => Some((k, v)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// An empty `202 Accepted`.
@@ -695,10 +741,21 @@ mod tests {
     fn metadata_filters_read_json_and_python_dicts() {
         let mut labels = Labels::new();
         labels.insert("k".into(), "v".into());
-        assert!(metadata_matches(r#"{"k": "v"}"#, &labels));
-        assert!(metadata_matches("{'k': 'v'}", &labels));
-        assert!(!metadata_matches("{'k': 'w'}", &labels));
-        assert!(!metadata_matches("not a dict", &labels));
+        let matches = |f: &str| {
+            Filter::new("metadata".into(), f.into())
+                .unwrap()
+                .metadata_matches(&labels)
+        };
+        assert!(matches(r#"{"k": "v"}"#));
+        assert!(matches("{'k': 'v'}"));
+        assert!(!matches("{'k': 'w'}"));
+        assert!(!matches("{'k': 1}"));
+        assert!(!matches("not a dict"));
+        let long: Map<String, Value> = (0..=MAX_METADATA_FILTER)
+            .map(|i| (format!("k{i}"), Value::from("v")))
+            .collect();
+        let long = Value::Object(long).to_string();
+        assert!(Filter::new("metadata".into(), long).is_err());
     }
 
     #[test]

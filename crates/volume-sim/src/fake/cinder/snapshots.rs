@@ -118,7 +118,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn list_snapshots(&mut self, detail: bool) -> Result<FakeResponse, Rejection> {
-        let filters = self.filters();
+        let filters = self.filters()?;
         let q = volume_core::ListSnapshots::new();
         let mut all = Vec::new();
         let mut token = None;
@@ -140,13 +140,13 @@ impl Ctx<'_> {
         let kept: Vec<Snapshot> = all
             .into_iter()
             .filter(|s| {
-                filters.iter().all(|(k, want)| match k.as_str() {
+                filters.iter().all(|f| match f.key.as_str() {
                     "name" | "display_name" => {
-                        self.snapshot_name(s).as_str() == Some(want.as_str())
+                        self.snapshot_name(s).as_str() == Some(f.want.as_str())
                     }
-                    "status" => self.snapshot_status(s) == *want,
-                    "volume_id" => s.volume_id.as_ref().is_some_and(|v| v.as_str() == want),
-                    "metadata" => super::ops::metadata_matches(want, self.snapshot_labels(s)),
+                    "status" => self.snapshot_status(s) == f.want,
+                    "volume_id" => s.volume_id.as_ref().is_some_and(|v| v.as_str() == f.want),
+                    "metadata" => f.metadata_matches(self.snapshot_labels(s)),
                     _ => true,
                 })
             })
@@ -176,6 +176,7 @@ impl Ctx<'_> {
                 collection: "snapshots",
                 link_path: path,
                 kind: "Snapshot",
+                sort_keys: &["created_at", "id", "name", "display_name", "size", "status"],
             },
             kept,
             key,

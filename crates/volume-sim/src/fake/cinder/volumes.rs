@@ -21,12 +21,12 @@ use volume_core::{
     VolumeState,
 };
 
-use super::super::{FakeResponse, Rejection};
+use super::super::{Deferred, FakeResponse, Rejection};
 use super::error::{self, bad_request, not_found};
 use super::info::{type_id, type_named};
 use super::ops::{
-    accepted, labels_json, labels_of, metadata, metadata_matches, only, opt_string, parse_bool,
-    CinderReply, Ctx, Listing, Shape, SortKey,
+    accepted, labels_json, labels_of, metadata, only, opt_string, parse_bool, Ctx, Filter, Listing,
+    Shape, SortKey,
 };
 use super::state::{MessageRec, VolumeExtra};
 use super::views::links;
@@ -177,8 +177,8 @@ impl Ctx<'_> {
 
     // ----- list ---------------------------------------------------------------
 
-    pub(super) fn list_volumes(&mut self, detail: bool) -> Result<CinderReply, Rejection> {
-        let filters = self.filters();
+    pub(super) fn list_volumes(&mut self, detail: bool) -> Result<Deferred, Rejection> {
+        let filters = self.filters()?;
         let all = self.c.all_volumes_shared(self.tenant);
         let mut kept = Vec::with_capacity(all.len());
         for v in all {
@@ -217,13 +217,24 @@ impl Ctx<'_> {
             collection: "volumes",
             link_path: path,
             kind: "Volume",
+            sort_keys: &[
+                "created_at",
+                "updated_at",
+                "id",
+                "name",
+                "display_name",
+                "size",
+                "status",
+                "availability_zone",
+                "bootable",
+            ],
         };
         let page = self.select(list, kept, key, |v| v.id.as_str())?;
         // Only what the page needs is copied out; the JSON is written
         // after the engine's lock is released.
         let page = page.map(|v| self.view(&v));
         let shape = self.shape();
-        Ok(CinderReply::Later(Box::new(move || {
+        Ok(Deferred::Later(Box::new(move || {
             let body = page.into_json(|view| {
                 if detail {
                     render_volume(&shape, view, true)
@@ -235,9 +246,10 @@ impl Ctx<'_> {
         })))
     }
 
-    fn volume_matches(&self, v: &Volume, filters: &[(String, String)]) -> Result<bool, Rejection> {
-        for (k, want) in filters {
-            let ok = match k.as_str() {
+    fn volume_matches(&self, v: &Volume, filters: &[Filter]) -> Result<bool, Rejection> {
+        for filter in filters {
+            let want = &filter.want;
+            let ok = match filter.key.as_str() {
                 "name" | "display_name" => v.name == *want,
                 "name~" | "display_name~" if self.mv.at_least(34) => v.name.contains(want.as_str()),
                 "status" => self.volume_status(v) == *want,
@@ -253,7 +265,7 @@ impl Ctx<'_> {
                         .is_some_and(|e| e.bootable)
                         == b
                 }
-                "metadata" => metadata_matches(want, &v.labels),
+                "metadata" => filter.metadata_matches(&v.labels),
                 "volume_type" => {
                     let t = self.volume_type_of(v);
                     t == *want || type_id(&t) == *want

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use serde_json::{json, Map, Value};
 
-use crate::fake::FakeRequest;
+use crate::fake::{FakeRequest, Rejection};
 
 /// A page's size when the request gives no `limit` (Cattle's default).
 pub(crate) const DEFAULT_LIMIT: u32 = 100;
@@ -17,6 +17,12 @@ pub(crate) const DEFAULT_LIMIT: u32 = 100;
 /// this many (Cattle's `ParseCollectionAttributes` since December 2016; the
 /// documentation says 1000).
 pub(crate) const MAX_LIMIT: u32 = 3000;
+
+/// The most query parameters a list request takes: the fake's own bound
+/// (Cattle sets none; a collection has about 30 filterable fields), so
+/// that a listing's cost and the links it echoes do not grow with the
+/// query. Past it, a 400 in Cattle's error shape.
+pub(crate) const MAX_QUERY_PARAMS: usize = 64;
 
 /// How a field may be filtered, by its type in the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +70,13 @@ pub(super) struct ListQuery {
 impl ListQuery {
     /// Reads a request's query against a collection's filterable fields.
     /// Unknown fields and modifiers are ignored, as Cattle ignores them.
-    pub(super) fn parse(request: &FakeRequest, fields: &[(&'static str, Class)]) -> Self {
+    ///
+    /// # Errors
+    /// More than [`MAX_QUERY_PARAMS`] parameters.
+    pub(super) fn parse(
+        request: &FakeRequest,
+        fields: &[(&'static str, Class)],
+    ) -> Result<Self, Rejection> {
         let mut q = Self {
             conditions: Vec::new(),
             sort: None,
@@ -74,7 +86,13 @@ impl ListQuery {
             removed: false,
             rest: Vec::new(),
         };
-        for (k, v) in request.query_pairs().take(256) {
+        if request.query_pairs().nth(MAX_QUERY_PARAMS).is_some() {
+            return Err(Rejection::malformed(format!(
+                "at most {MAX_QUERY_PARAMS} query parameters (volume-sim's limit)"
+            ))
+            .with_code("Bad Request"));
+        }
+        for (k, v) in request.query_pairs() {
             let (k, v) = (k.into_owned(), v.into_owned());
             match k.as_str() {
                 "marker" => {
@@ -108,7 +126,7 @@ impl ListQuery {
             }
             q.rest.push((k, v));
         }
-        q
+        Ok(q)
     }
 
     /// Whether `item` meets every condition.
@@ -150,8 +168,13 @@ impl ListQuery {
             end = start.saturating_add(self.limit as usize).min(total);
             rendered = items.drain(start..end).map(render).collect();
         } else {
-            rendered = items.into_iter().map(&mut render).collect();
-            rendered.retain(|i| self.matches(i));
+            // Each item is tested as it is rendered, so that the ones that
+            // fail are freed at once rather than all held to the end.
+            rendered = items
+                .into_iter()
+                .map(&mut render)
+                .filter(|i| self.matches(i))
+                .collect();
             if let Some(field) = &self.sort {
                 rendered.sort_by(|a, b| compare(a.get(field), b.get(field)));
             }
@@ -355,7 +378,17 @@ mod tests {
     fn query(q: &str) -> ListQuery {
         let mut r = FakeRequest::new(Method::GET, "/v2-beta/volumes");
         r.query = Some(q.to_owned());
-        ListQuery::parse(&r, FIELDS)
+        ListQuery::parse(&r, FIELDS).unwrap()
+    }
+
+    #[test]
+    fn queries_are_bounded() {
+        let within = vec!["name_ne=x"; MAX_QUERY_PARAMS].join("&");
+        assert_eq!(query(&within).conditions.len(), MAX_QUERY_PARAMS);
+        let mut r = FakeRequest::new(Method::GET, "/v2-beta/volumes");
+        r.query = Some(format!("{within}&name=y"));
+        let refused = ListQuery::parse(&r, FIELDS).unwrap_err();
+        assert_eq!(refused.status, 400);
     }
 
     #[test]

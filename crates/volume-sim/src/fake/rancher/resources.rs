@@ -3,7 +3,8 @@
 //! in Cattle's words), storage drivers, backup targets and hosts, and the
 //! project; every request carried out and answered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Map, Value};
@@ -19,7 +20,7 @@ use super::schemas;
 use super::DEFAULT_PROJECT_ID;
 use crate::engine::made_up::{mix, uuid};
 use crate::engine::{Control, Fault};
-use crate::fake::{FakeRequest, FakeResponse, Operation, Rejection};
+use crate::fake::{Deferred, FakeRequest, FakeResponse, Operation, Rejection};
 
 // ----- static resources --------------------------------------------------------------
 
@@ -119,7 +120,12 @@ struct ArtifactRec {
 /// state machine, and the Rancher ids of snapshots and backups.
 #[derive(Debug, Default)]
 pub struct RancherState {
-    volumes: BTreeMap<u64, VolumeRec>,
+    /// Shared, so that a listing can render them after the engine's lock
+    /// is released; a change copies the one it changes.
+    volumes: BTreeMap<u64, Arc<VolumeRec>>,
+    /// The processes under way, by the time they end: a request ends the
+    /// due ones without looking at any other volume.
+    due: BTreeSet<(Duration, u64)>,
     snapshots: BTreeMap<u64, ArtifactRec>,
     backups: BTreeMap<u64, ArtifactRec>,
     next: u64,
@@ -205,7 +211,7 @@ pub(super) fn run(
     op: &mut Operation<'_, RancherState>,
     route: &Route,
     req: &FakeRequest,
-) -> Result<FakeResponse, Rejection> {
+) -> Result<Deferred, Rejection> {
     let now = op.control.now();
     let mut ctx = Ctx {
         c: op.control,
@@ -227,7 +233,14 @@ impl Ctx<'_, '_> {
     /// Ends every process whose time has come.
     fn settle(&mut self) {
         let now = self.now;
-        for v in self.st.volumes.values_mut() {
+        while let Some(&(until, n)) = self.st.due.first() {
+            if until > now {
+                break;
+            }
+            self.st.due.pop_first();
+            let Some(v) = self.st.volumes.get_mut(&n).map(Arc::make_mut) else {
+                continue;
+            };
             let Some(p) = v.process.take_if(|p| p.until <= now) else {
                 continue;
             };
@@ -252,7 +265,7 @@ impl Ctx<'_, '_> {
     fn start(&mut self, n: u64, during: &'static str, to: &'static str, delay: Duration) {
         let fault = self.fault.cloned();
         let now = self.now;
-        let Some(v) = self.st.volumes.get_mut(&n) else {
+        let Some(v) = self.st.volumes.get_mut(&n).map(Arc::make_mut) else {
             return;
         };
         v.failed = None;
@@ -262,6 +275,9 @@ impl Ctx<'_, '_> {
         };
         let fails = matches!(fault, Some(Fault::LandInError))
             .then(|| format!("Failed to run process for volume: {during} did not complete"));
+        if let Some(old) = &v.process {
+            self.st.due.remove(&(old.until, n));
+        }
         if until <= now && fails.is_none() {
             v.state = to;
             if to == "removed" {
@@ -276,10 +292,33 @@ impl Ctx<'_, '_> {
                 until,
                 fails,
             });
+            self.st.due.insert((until, n));
         }
     }
 
-    fn answer(&mut self, target: &Target, req: &FakeRequest) -> Result<FakeResponse, Rejection> {
+    fn answer(&mut self, target: &Target, req: &FakeRequest) -> Result<Deferred, Rejection> {
+        match target {
+            Target::List(kind) => self.list(*kind, req, None),
+            Target::Related(parent, id, child) => {
+                // The parent must exist; its related items are the child
+                // collection filtered by it.
+                self.get(*parent, id)?;
+                let field = match parent {
+                    Kind::Volume => "volumeId",
+                    _ => "snapshotId",
+                };
+                self.list(*child, req, Some((field, id.as_str())))
+            }
+            _ => self.answer_now(target, req).map(Deferred::Now),
+        }
+    }
+
+    /// The answers written under the lock: all but listings.
+    fn answer_now(
+        &mut self,
+        target: &Target,
+        req: &FakeRequest,
+    ) -> Result<FakeResponse, Rejection> {
         let base = self.base;
         match target {
             Target::Refused(r) => Err(r.clone()),
@@ -305,17 +344,9 @@ impl Ctx<'_, '_> {
             Target::Schema(id) => schemas::one(base, id)
                 .map(|v| ok(200, &v))
                 .ok_or_else(errors::not_found),
-            Target::List(kind) => self.list(*kind, req, None),
-            Target::Related(parent, id, child) => {
-                // The parent must exist; its related items are the child
-                // collection filtered by it.
-                self.get(*parent, id)?;
-                let field = match parent {
-                    Kind::Volume => "volumeId",
-                    _ => "snapshotId",
-                };
-                self.list(*child, req, Some((field, id.as_str())))
-            }
+            // Listings come through `answer`, which writes them after the
+            // lock; here they are written at once.
+            Target::List(_) | Target::Related(..) => self.answer(target, req).map(Into::into),
             Target::Get(kind, id) => self.get(*kind, id).map(|v| ok(200, &v)),
             Target::Create(_) => self.create(req),
             Target::Update(_, id) => {
@@ -396,23 +427,34 @@ impl Ctx<'_, '_> {
         kind: Kind,
         req: &FakeRequest,
         only: Option<(&str, &str)>,
-    ) -> Result<FakeResponse, Rejection> {
+    ) -> Result<Deferred, Rejection> {
         let fields = schemas::filters_of(kind);
-        let query = ListQuery::parse(req, fields);
+        let query = ListQuery::parse(req, fields)?;
         if kind == Kind::Volume && only.is_none() {
-            let ids: Vec<u64> = self
+            // The records are shared, not copied: filtering and rendering
+            // (every volume, when the query has conditions) happen after
+            // the engine's lock is released.
+            let volumes: Vec<(u64, Arc<VolumeRec>)> = self
                 .st
                 .volumes
                 .iter()
                 .filter(|(_, v)| query.removed || v.removed.is_none())
-                .map(|(n, _)| *n)
+                .map(|(n, v)| (*n, Arc::clone(v)))
                 .collect();
-            let url = self.base.collection(kind);
-            let (page, extra) = query.page_of(ids, |n| self.volume_json(n), &url, fields);
-            return Ok(ok(
-                200,
-                &envelope::collection(kind.type_name(), &url, Some(&url), page, extra),
-            ));
+            let (base, now) = (self.base.clone(), self.now);
+            return Ok(Deferred::Later(Box::new(move || {
+                let url = base.collection(kind);
+                let (page, extra) = query.page_of(
+                    volumes,
+                    |(n, v)| volume_json(&base, now, n, &v),
+                    &url,
+                    fields,
+                );
+                ok(
+                    200,
+                    &envelope::collection(kind.type_name(), &url, Some(&url), page, extra),
+                )
+            })));
         }
         let items: Vec<Value> = match kind {
             Kind::Volume => self
@@ -462,10 +504,10 @@ impl Ctx<'_, '_> {
         };
         let (page, extra) = query.page(items, &url, fields);
         let create = (kind == Kind::Volume && only.is_none()).then_some(url.as_str());
-        Ok(ok(
+        Ok(Deferred::Now(ok(
             200,
             &envelope::collection(kind.type_name(), &url, create, page, extra),
-        ))
+        )))
     }
 
     fn get(&self, kind: Kind, id: &str) -> Result<Value, Rejection> {
@@ -527,75 +569,10 @@ impl Ctx<'_, '_> {
     }
 
     fn volume_json(&self, n: u64) -> Value {
-        let Some(v) = self.st.volumes.get(&n) else {
-            return Value::Null;
-        };
-        let id = format!("1v{n}");
-        let (state, transitioning, message) = Self::volume_status(v);
-        let this = self.base.resource(Kind::Volume, &id);
-        let mut links = vec![
-            ("snapshots", format!("{this}/snapshots")),
-            ("backups", format!("{this}/backups")),
-        ];
-        if let Some(d) = v.driver_id {
-            links.push(("storageDriver", self.base.resource(Kind::StorageDriver, d)));
-        }
-        if let Some(h) = &v.host_id {
-            links.push(("host", self.base.resource(Kind::Host, h)));
-        }
-        let mut m = envelope::resource(
-            self.base,
-            Kind::Volume,
-            &id,
-            &links,
-            &Self::volume_actions(v),
-        );
-        m.insert("name".into(), Value::from(v.name.as_str()));
-        m.insert("state".into(), Value::from(state));
-        m.insert("transitioning".into(), Value::from(transitioning));
-        m.insert(
-            "transitioningMessage".into(),
-            message.map_or(Value::Null, Value::from),
-        );
-        m.insert(
-            "transitioningProgress".into(),
-            match &v.process {
-                Some(p) if p.until != Duration::MAX => Value::from(self.progress(p)),
-                _ => Value::Null,
-            },
-        );
-        m.insert("accountId".into(), Value::from(DEFAULT_PROJECT_ID));
-        put_date(&mut m, "created", Some(v.created));
-        put_date(&mut m, "removed", v.removed);
-        put_date(&mut m, "removeTime", None);
-        m.insert("description".into(), opt_str(v.description.as_deref()));
-        m.insert("driver".into(), opt_str(v.driver.as_deref()));
-        m.insert(
-            "driverOpts".into(),
-            v.driver_opts.clone().map_or(Value::Null, Value::Object),
-        );
-        m.insert("externalId".into(), Value::from(v.engine.as_str()));
-        m.insert("hostId".into(), opt_str(v.host_id.as_deref()));
-        m.insert("imageId".into(), Value::Null);
-        m.insert("instanceId".into(), Value::Null);
-        m.insert("isHostPath".into(), Value::Bool(false));
-        m.insert("kind".into(), Value::from("volume"));
-        m.insert("mounts".into(), json!([]));
-        m.insert("sizeMb".into(), v.size_mb.map_or(Value::Null, Value::from));
-        m.insert("stackId".into(), Value::Null);
-        m.insert("storageDriverId".into(), opt_str(v.driver_id));
-        m.insert("uri".into(), opt_str(v.uri.as_deref()));
-        m.insert("uuid".into(), Value::from(uuid_of(0x76, n)));
-        m.insert("volumeTemplateId".into(), Value::Null);
-        m.insert("accessMode".into(), Value::from(v.access_mode));
-        Value::Object(m)
-    }
-
-    /// Percent of a process done, 0 to 100.
-    fn progress(&self, p: &Process) -> u64 {
-        let total = p.until.saturating_sub(p.from).as_millis().max(1);
-        let done = self.now.saturating_sub(p.from).as_millis().min(total);
-        u64::try_from(done * 100 / total).unwrap_or(100)
+        self.st
+            .volumes
+            .get(&n)
+            .map_or(Value::Null, |v| volume_json(self.base, self.now, n, v))
     }
 
     fn snapshot_json(&self, n: u64) -> Option<Value> {
@@ -846,7 +823,7 @@ impl Ctx<'_, '_> {
         let created = self.time(self.now);
         self.st.volumes.insert(
             n,
-            VolumeRec {
+            Arc::new(VolumeRec {
                 engine: engine.id,
                 name,
                 driver: driver_name,
@@ -862,7 +839,7 @@ impl Ctx<'_, '_> {
                 process: None,
                 failed: None,
                 removed: None,
-            },
+            }),
         );
         let delay = self.c.policy().delays.create;
         self.start(n, "registering", "inactive", delay);
@@ -903,7 +880,7 @@ impl Ctx<'_, '_> {
         } else {
             None
         };
-        let Some(v) = self.st.volumes.get_mut(&n) else {
+        let Some(v) = self.st.volumes.get_mut(&n).map(Arc::make_mut) else {
             return Err(errors::not_found());
         };
         if let Some(d) = description {
@@ -1318,6 +1295,71 @@ fn core_error(e: Error) -> Rejection {
         }
         _ => Rejection::internal(),
     }
+}
+
+/// Volume `n` as Cattle renders it, from its record alone (so that a
+/// listing can render after the engine's lock is released).
+fn volume_json(base: &Base, now: Duration, n: u64, v: &VolumeRec) -> Value {
+    let id = format!("1v{n}");
+    let (state, transitioning, message) = Ctx::volume_status(v);
+    let this = base.resource(Kind::Volume, &id);
+    let mut links = vec![
+        ("snapshots", format!("{this}/snapshots")),
+        ("backups", format!("{this}/backups")),
+    ];
+    if let Some(d) = v.driver_id {
+        links.push(("storageDriver", base.resource(Kind::StorageDriver, d)));
+    }
+    if let Some(h) = &v.host_id {
+        links.push(("host", base.resource(Kind::Host, h)));
+    }
+    let mut m = envelope::resource(base, Kind::Volume, &id, &links, &Ctx::volume_actions(v));
+    m.insert("name".into(), Value::from(v.name.as_str()));
+    m.insert("state".into(), Value::from(state));
+    m.insert("transitioning".into(), Value::from(transitioning));
+    m.insert(
+        "transitioningMessage".into(),
+        message.map_or(Value::Null, Value::from),
+    );
+    m.insert(
+        "transitioningProgress".into(),
+        match &v.process {
+            Some(p) if p.until != Duration::MAX => Value::from(progress(now, p)),
+            _ => Value::Null,
+        },
+    );
+    m.insert("accountId".into(), Value::from(DEFAULT_PROJECT_ID));
+    put_date(&mut m, "created", Some(v.created));
+    put_date(&mut m, "removed", v.removed);
+    put_date(&mut m, "removeTime", None);
+    m.insert("description".into(), opt_str(v.description.as_deref()));
+    m.insert("driver".into(), opt_str(v.driver.as_deref()));
+    m.insert(
+        "driverOpts".into(),
+        v.driver_opts.clone().map_or(Value::Null, Value::Object),
+    );
+    m.insert("externalId".into(), Value::from(v.engine.as_str()));
+    m.insert("hostId".into(), opt_str(v.host_id.as_deref()));
+    m.insert("imageId".into(), Value::Null);
+    m.insert("instanceId".into(), Value::Null);
+    m.insert("isHostPath".into(), Value::Bool(false));
+    m.insert("kind".into(), Value::from("volume"));
+    m.insert("mounts".into(), json!([]));
+    m.insert("sizeMb".into(), v.size_mb.map_or(Value::Null, Value::from));
+    m.insert("stackId".into(), Value::Null);
+    m.insert("storageDriverId".into(), opt_str(v.driver_id));
+    m.insert("uri".into(), opt_str(v.uri.as_deref()));
+    m.insert("uuid".into(), Value::from(uuid_of(0x76, n)));
+    m.insert("volumeTemplateId".into(), Value::Null);
+    m.insert("accessMode".into(), Value::from(v.access_mode));
+    Value::Object(m)
+}
+
+/// Percent of a process done at `now`, 0 to 100.
+fn progress(now: Duration, p: &Process) -> u64 {
+    let total = p.until.saturating_sub(p.from).as_millis().max(1);
+    let done = now.saturating_sub(p.from).as_millis().min(total);
+    u64::try_from(done * 100 / total).unwrap_or(100)
 }
 
 #[cfg(test)]
