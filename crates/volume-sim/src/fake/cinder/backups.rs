@@ -6,8 +6,13 @@
 //! after; `snapshot_id` is accepted and recorded, the backup taken from the
 //! volume itself; `availability_zone` is `null` as in the samples.
 
+use std::collections::HashMap;
+use std::time::SystemTime;
+
 use serde_json::{json, Value};
-use volume_core::{Backup, BackupId, BackupState, CreateBackup, RestoreBackup, VolumeState};
+use volume_core::{
+    Backup, BackupId, BackupState, CreateBackup, RestoreBackup, VolumeId, VolumeState,
+};
 
 use super::super::{FakeResponse, Rejection};
 use super::error::{self, bad_request, not_found};
@@ -17,6 +22,28 @@ use super::ops::{
 use super::state::ArtifactExtra;
 use super::views::links;
 use crate::engine::Fault;
+
+/// The newest incremental backup's time, per volume: what tells whether a
+/// full backup has dependents, worked out once per request rather than by
+/// a scan of every backup for each one shown.
+struct LatestIncremental(HashMap<Option<VolumeId>, Option<SystemTime>>);
+
+impl LatestIncremental {
+    fn of(all: &[Backup]) -> Self {
+        let mut latest: HashMap<Option<VolumeId>, Option<SystemTime>> = HashMap::new();
+        for o in all.iter().filter(|o| o.incremental) {
+            let t = latest.entry(o.volume_id.clone()).or_insert(o.created_at);
+            *t = (*t).max(o.created_at);
+        }
+        Self(latest)
+    }
+
+    /// A full backup has dependents when an incremental backup of the same
+    /// volume was made at or after it (the engine chains them by volume).
+    fn has_dependents(&self, b: &Backup) -> bool {
+        !b.incremental && self.0.get(&b.volume_id).is_some_and(|t| *t >= b.created_at)
+    }
+}
 
 impl Ctx<'_> {
     fn backup(&self, id: &str) -> Result<Backup, Rejection> {
@@ -93,17 +120,9 @@ impl Ctx<'_> {
         })
     }
 
-    fn backup_json(&self, b: &Backup, all: &[Backup]) -> Value {
+    fn backup_json(&self, b: &Backup, latest: &LatestIncremental) -> Value {
         let extra = self.st.backups.get(b.id.as_str());
-        // A full backup has dependents when a later incremental backup of
-        // the same volume exists (the engine chains them by volume).
-        let dependents = !b.incremental
-            && all.iter().any(|o| {
-                o.incremental
-                    && o.volume_id == b.volume_id
-                    && o.created_at >= b.created_at
-                    && o.id != b.id
-            });
+        let dependents = latest.has_dependents(b);
         let mut out = json!({
             "availability_zone": null,
             "container": extra.and_then(|e| e.container.clone()),
@@ -160,6 +179,7 @@ impl Ctx<'_> {
             })
             .cloned()
             .collect();
+        let latest = LatestIncremental::of(&all);
         let key = |b: &Backup, k: &str| -> Option<SortKey> {
             Some(match k {
                 "created_at" => SortKey::time(b.created_at),
@@ -185,7 +205,7 @@ impl Ctx<'_> {
             |b| b.id.as_str(),
             |ctx, b| {
                 if detail {
-                    ctx.backup_json(b, &all)
+                    ctx.backup_json(b, &latest)
                 } else {
                     ctx.backup_summary(b)
                 }
@@ -290,7 +310,7 @@ impl Ctx<'_> {
         let all = self.all_backups()?;
         Ok(FakeResponse::json(
             200,
-            &json!({"backup": self.backup_json(&b, &all)}),
+            &json!({"backup": self.backup_json(&b, &LatestIncremental::of(&all))}),
         ))
     }
 
@@ -333,7 +353,7 @@ impl Ctx<'_> {
             )));
         }
         let all = self.all_backups()?;
-        if self.backup_json(&b, &all)["has_dependent_backups"] == Value::Bool(true) {
+        if LatestIncremental::of(&all).has_dependents(&b) {
             return Err(bad_request(
                 "Invalid backup: Incremental backups exist for this backup.",
             ));
