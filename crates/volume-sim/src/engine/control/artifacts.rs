@@ -26,6 +26,17 @@ use super::super::policy::{Delays, Policy};
 use super::super::store::Image;
 use super::{lock_image, Control, Pending, QuotaUsage, Result};
 
+/// What a new snapshot or backup is taken from: its name, its volume's id,
+/// size and region, its labels and the bytes it keeps.
+pub(super) struct Taken<'a> {
+    pub(super) name: &'a str,
+    pub(super) volume_id: &'a VolumeId,
+    pub(super) size: Size,
+    pub(super) region: RegionId,
+    pub(super) labels: &'a Labels,
+    pub(super) data: Image,
+}
+
 /// What a resource of either kind offers the store. Snapshots and backups
 /// share these fields in volume-core, so one macro implements it for both.
 pub(super) trait ArtifactResource: Clone + fmt::Debug {
@@ -538,30 +549,59 @@ impl Control {
         self.check_quota(tenant, K::ONE)?;
         let data = lock_image(&vrec.data).clone();
         let (size, region, vseq) = (vrec.volume.size, vrec.volume.region.clone(), vrec.seq);
+        if volume_busy {
+            self.run_volume(vseq, K::TAKE, &t, None);
+        }
+        let source = Taken {
+            name: req.name,
+            volume_id: req.volume_id,
+            size,
+            region,
+            labels: req.labels,
+            data,
+        };
+        let seq = self.record_artifact::<K>(tenant, source, |r| K::shape(r, request), fault);
+        self.artifact_now::<K>(seq)
+    }
 
+    /// Records a new artifact of kind `K` holding `source.data`, charges
+    /// it to `tenant`'s quota and schedules the end of its taking: the one
+    /// place a snapshot or backup comes to exist, whatever it is taken
+    /// from. The caller has checked the request and the quota.
+    pub(super) fn record_artifact<K: ArtifactKind>(
+        &mut self,
+        tenant: &str,
+        source: Taken<'_>,
+        shape: impl FnOnce(&mut K::Resource),
+        fault: Option<&Fault>,
+    ) -> u64 {
         let (seq, id) = self.mint(K::PREFIX);
         let id = K::Resource::make_id(id).unwrap_or_else(|_| unreachable!("minted ids are valid"));
-        let mut resource = K::Resource::new(id, req.name, req.volume_id, size, region, K::TAKING);
-        resource.stamp(req.labels, self.clock.system_time(self.clock.now()));
-        K::shape(&mut resource, request);
+        let mut resource = K::Resource::new(
+            id,
+            source.name,
+            source.volume_id,
+            source.size,
+            source.region,
+            K::TAKING,
+        );
+        resource.stamp(source.labels, self.clock.system_time(self.clock.now()));
+        shape(&mut resource);
         K::store_mut(self).insert(ArtifactRec {
             tenant: tenant.to_owned(),
             resource,
-            data,
+            data: source.data,
             seq,
         });
         self.charge_quota(tenant, K::ONE);
         let delay = K::delay(&self.policy.delays);
-        if volume_busy {
-            self.run_volume(vseq, K::TAKE, &t, None);
-        }
         self.finish(
             delay,
             K::pending(seq, ArtifactEnd::State(K::DONE)),
             K::pending(seq, ArtifactEnd::State(K::FAILED)),
             fault,
         );
-        self.artifact_now::<K>(seq)
+        seq
     }
 
     /// Shows artifact `seq` in `during` now, and schedules its end: `done`

@@ -53,9 +53,7 @@ impl Control {
         name: &str,
         fault: Option<&Fault>,
     ) -> Result<Backup> {
-        use super::artifacts::{
-            ArtifactEnd, ArtifactKind as _, ArtifactRec, ArtifactResource as _,
-        };
+        use super::artifacts::Taken;
         use super::snapshots::Snapshots;
         if !self.policy.backups {
             return Err(self.unsupported("create_backup"));
@@ -72,34 +70,15 @@ impl Control {
             rec.resource.region.clone(),
         );
         self.check_quota(tenant, Backups::ONE)?;
-        let (seq, id) = self.mint(Backups::PREFIX);
-        let id = BackupId::new(id).unwrap_or_else(|_| unreachable!("minted ids are valid"));
-        let mut backup = <Backup as super::artifacts::ArtifactResource>::new(
-            id,
+        let source = Taken {
             name,
-            &volume_id,
+            volume_id: &volume_id,
             size,
             region,
-            Backups::TAKING,
-        );
-        backup.stamp(
-            &volume_core::Labels::new(),
-            self.clock.system_time(self.clock.now()),
-        );
-        Backups::store_mut(self).insert(ArtifactRec {
-            tenant: tenant.to_owned(),
-            resource: backup,
+            labels: &volume_core::Labels::new(),
             data,
-            seq,
-        });
-        self.charge_quota(tenant, Backups::ONE);
-        let delay = self.policy.delays.backup;
-        self.finish(
-            delay,
-            Backups::pending(seq, ArtifactEnd::State(Backups::DONE)),
-            Backups::pending(seq, ArtifactEnd::State(Backups::FAILED)),
-            fault,
-        );
+        };
+        let seq = self.record_artifact::<Backups>(tenant, source, |_| {}, fault);
         self.artifact_now::<Backups>(seq)
     }
 
