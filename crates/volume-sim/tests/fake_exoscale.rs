@@ -1485,3 +1485,27 @@ async fn only_the_most_recent_operations_are_kept() {
         .await;
     assert_eq!(kept["state"], "success", "{kept}");
 }
+
+/// An operation is forgotten `OPERATION_TTL` after it started, on the
+/// engine's clock; until then it answers.
+#[tokio::test]
+async fn operations_expire() {
+    use volume_sim::fake::exoscale::OPERATION_TTL;
+    let c = cloud().await;
+    let id = c.create(json!({"name": "ttl", "size": 10})).await;
+    let op = c
+        .ok(
+            "PUT",
+            &format!("/block-storage/{id}"),
+            Some(&json!({"labels": {"n": "0"}})),
+        )
+        .await;
+    let path = format!("/operation/{}", op["id"].as_str().unwrap());
+    c.fake
+        .engine()
+        .advance(OPERATION_TTL - Duration::from_secs(1));
+    assert_eq!(c.ok("GET", &path, None).await["state"], "success");
+    c.fake.engine().advance(Duration::from_secs(1));
+    let gone = c.call("GET", &path, None).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+}

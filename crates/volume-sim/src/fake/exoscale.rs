@@ -89,7 +89,8 @@
 //! (`fault`) and `message` when it lands in an error state (an injected
 //! `LandInError`). Operations are kept, so `GET /operation/{id}` works
 //! after they finish (python-exoscale always polls once): the most recent
-//! [`MAX_KEPT_OPERATIONS`] of them, so memory stays bounded.
+//! [`MAX_KEPT_OPERATIONS`] of them, each for [`OPERATION_TTL`], so memory
+//! stays bounded.
 //!
 //! # Choices where the reference is silent
 //!
@@ -202,6 +203,11 @@ pub const MAX_SIGNATURE_VALIDITY: Duration = Duration::from_secs(3600);
 /// right after starting it, and memory stays bounded however long the
 /// fake runs.
 pub const MAX_KEPT_OPERATIONS: usize = 10_000;
+
+/// How long a fake remembers an operation, on the engine's clock: after
+/// that, its id answers 404 like an unknown one. The fake's own limit
+/// (Exoscale documents none), far beyond any client's polling.
+pub const OPERATION_TTL: Duration = Duration::from_secs(3600);
 
 const MIN_SIZE: u64 = 1;
 const MAX_SIZE: u64 = 10_240;
@@ -437,6 +443,15 @@ struct OpRec {
     gone: bool,
     /// Set once it is no longer pending; it never changes after.
     done: Option<Outcome>,
+    /// When it started, on the engine's clock.
+    at: Duration,
+}
+
+impl OpRec {
+    /// Whether it is past [`OPERATION_TTL`] at `now`.
+    fn expired(&self, now: Duration) -> bool {
+        now.saturating_sub(self.at) >= OPERATION_TTL
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1183,6 +1198,7 @@ impl Op<'_> {
             reference,
             gone,
             done: None,
+            at: self.c.now(),
         };
         let outcome = outcome_now(self.c, &rec);
         if outcome != Outcome::Pending {
@@ -1191,7 +1207,13 @@ impl Op<'_> {
         let json = operation_json(&id, &rec, &outcome);
         self.st.ops.insert(id.clone(), rec);
         self.st.op_order.push_back(id);
-        while self.st.op_order.len() > MAX_KEPT_OPERATIONS {
+        // Oldest first: past the count or the time, forgotten.
+        let now = self.c.now();
+        while let Some(oldest) = self.st.op_order.front() {
+            let stale = self.st.ops.get(oldest).is_none_or(|r| r.expired(now));
+            if self.st.op_order.len() <= MAX_KEPT_OPERATIONS && !stale {
+                break;
+            }
             if let Some(oldest) = self.st.op_order.pop_front() {
                 self.st.ops.remove(&oldest);
             }
@@ -1449,7 +1471,7 @@ impl Op<'_> {
             .st
             .ops
             .get(id)
-            .filter(|r| r.tenant == self.tenant)
+            .filter(|r| r.tenant == self.tenant && !r.expired(self.c.now()))
             .cloned()
             .ok_or_else(not_found)?;
         let outcome = match &rec.done {
