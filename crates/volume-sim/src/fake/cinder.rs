@@ -119,9 +119,9 @@
 //! - The project id in a Cinder path is not compared with the token's: the
 //!   token alone decides the project (and so the engine tenant) a request
 //!   acts for. `os-quota-sets` of another project is a 403.
-//! - The catalog's URLs are built from the request's `Host` header (the
-//!   address the client used), as the Exoscale fake builds its zone
-//!   endpoint; the pipeline does not hand a dialect its listening address.
+//! - The catalog's URLs are built from the address the request arrived at
+//!   (never its `Host` header, which a client may set to anything), as the
+//!   Exoscale fake builds its zone endpoint.
 //! - Refusals the server raises itself (a body over its limit, a malformed
 //!   request) come in Cinder's shape under `/identity` too.
 

@@ -85,9 +85,9 @@
 //!
 //! # Choices where the reference is silent
 //!
-//! - Links and action URLs are absolute, built from `http://` and the
-//!   request's `Host` header (the loopback address when it is missing or
-//!   odd), in the version and scope the request used. `X-API-Schemas` of a
+//! - Links and action URLs are absolute, built from the address the
+//!   request arrived at (never its `Host` header, which a client may set
+//!   to anything), in the version and scope the request used. `X-API-Schemas` of a
 //!   project-scoped request is the project's `…/projects/1a5/schemas`, and
 //!   its schemas' `collection` links stay in the project.
 //! - One project, `1a5`, served to the one key pair; `/v2-beta/volumes`

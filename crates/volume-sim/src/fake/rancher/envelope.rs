@@ -97,7 +97,7 @@ impl Kind {
 /// project-scoped, the project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Base {
-    /// `http://host:port`, from the request's `Host` header.
+    /// `http://host:port`: the address the request arrived at, never its `Host` header.
     pub origin: String,
     /// The version the request used.
     pub version: Version,
