@@ -135,7 +135,7 @@ pub(crate) fn scrub(body: Bytes, secrets: &[Vec<u8>]) -> Bytes {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 #[cfg(test)]
