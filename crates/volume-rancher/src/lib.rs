@@ -151,6 +151,7 @@ mod builder;
 mod client;
 mod convert;
 mod error;
+mod idem;
 mod rancher;
 mod rules;
 mod storage;
