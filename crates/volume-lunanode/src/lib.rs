@@ -70,6 +70,7 @@ mod builder;
 mod client;
 mod convert;
 mod error;
+mod idem;
 mod lunanode;
 mod rules;
 mod storage;
