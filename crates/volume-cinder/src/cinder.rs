@@ -445,9 +445,12 @@ impl Cinder {
             // dictionary; a JSON object of strings is one Cinder's
             // `literal_eval` reads too. Cinder keeps a volume when each pair
             // is in its metadata, as `ListVolumes` means.
-            let metadata = serde_json::to_string(&query.labels)
-                .expect("a map of strings always serializes");
-            pairs.push(("metadata".into(), metadata));
+            let metadata: serde_json::Map<String, Value> = query
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            pairs.push(("metadata".into(), Value::Object(metadata).to_string()));
         }
         pairs
     }

@@ -87,7 +87,11 @@ async fn faulted_snapshot_and_backup_creates_make_each_once() {
             .try_collect()
             .await
             .unwrap();
-        let ids: Vec<_> = all.iter().filter(|s| carries(&s.labels, &key)).map(|s| &s.id).collect();
+        let ids: Vec<_> = all
+            .iter()
+            .filter(|s| carries(&s.labels, &key))
+            .map(|s| &s.id)
+            .collect();
         assert_eq!(ids, [&made.id], "snapshot round {i}: {all:?}");
         client.delete_snapshot(&made.id).await.unwrap();
     }
@@ -105,7 +109,11 @@ async fn faulted_snapshot_and_backup_creates_make_each_once() {
             .try_collect()
             .await
             .unwrap();
-        let ids: Vec<_> = all.iter().filter(|b| carries(&b.labels, &key)).map(|b| &b.id).collect();
+        let ids: Vec<_> = all
+            .iter()
+            .filter(|b| carries(&b.labels, &key))
+            .map(|b| &b.id)
+            .collect();
         assert_eq!(ids, [&made.id], "backup round {i}: {all:?}");
         client.delete_backup(&made.id).await.unwrap();
     }

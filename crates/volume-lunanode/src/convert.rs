@@ -129,13 +129,7 @@ pub(crate) fn volume_from_info(
     };
     let state = merged_state(&info.status, listed.map(|l| l.status.as_str()));
     let (name, labels) = idem::name_and_labels(&info.name);
-    let mut volume = Volume::new(
-        id,
-        name,
-        size("size", &info.size)?,
-        region,
-        state,
-    );
+    let mut volume = Volume::new(id, name, size("size", &info.size)?, region, state);
     volume.raw_state.clone_from(&info.status);
     volume.labels = labels;
     volume.created_at = match time(&info.created)? {

@@ -89,7 +89,12 @@ mod tests {
         assert_eq!(base, "data");
         assert_eq!(labels[IDEMPOTENCY_LABEL], "abc_1");
         assert_eq!(name_and_labels("data"), ("data".to_owned(), Labels::new()));
-        for plain in ["vrs-idem=k", "a vrs-idem=", "a vrs-idem=b c", "a vrs-idem=é"] {
+        for plain in [
+            "vrs-idem=k",
+            "a vrs-idem=",
+            "a vrs-idem=b c",
+            "a vrs-idem=é",
+        ] {
             assert_eq!(split_name(plain), (plain, None), "{plain:?}");
         }
         assert_eq!(

@@ -18,9 +18,9 @@ use volume_core::{
 
 use crate::client::{params, Client};
 use crate::error::PROVIDER;
-use crate::{convert, idem};
 use crate::rules::{self, REGIONS};
 use crate::wire::{InfoVolume, ListedVolume};
+use crate::{convert, idem};
 
 /// How long and how often the client polls `volume/info` when an operation
 /// needs a volume to settle first (creating a volume with `attach_to`
@@ -369,9 +369,12 @@ impl LunaNode {
         if let Some(name) = &req.name {
             rules::check_name("name", name)?;
             // A rename keeps the idempotency key the name carries, so the
-            // volume keeps its `vrs-idem` label.
-            let current = self.get(id).await?;
-            let key = current.labels.get(IDEMPOTENCY_LABEL).map(String::as_str);
+            // volume keeps its `vrs-idem` label (one `volume/list` says).
+            let listed = self.listed(None).await?;
+            let key = listed
+                .iter()
+                .find(|l| l.id == id.as_str())
+                .and_then(|l| idem::split_name(&l.name).1);
             let label = idem::keyed_label(name, key)?;
             self.client.rename(id.as_str(), &label).await?;
         }

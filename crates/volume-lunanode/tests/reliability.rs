@@ -10,8 +10,8 @@ use futures::TryStreamExt;
 use volume_core::http::RetryConfig;
 use volume_core::idempotency::{IdempotencyKey, IDEMPOTENCY_LABEL};
 use volume_core::{
-    BlockStorage, BlockStorageExt, CreateSnapshot, CreateVolume, Error, ListSnapshots,
-    ListVolumes, Size, UpdateVolume, WaitConfig,
+    BlockStorage, BlockStorageExt, CreateSnapshot, CreateVolume, Error, ListSnapshots, ListVolumes,
+    Size, UpdateVolume, WaitConfig,
 };
 use volume_lunanode::{LunaNode, LunaNodeBuilder, Polling};
 use volume_sim::engine::{Delays, FaultRule, SimOp};
@@ -69,7 +69,9 @@ async fn the_key_rides_in_the_label_and_survives_a_rename() {
     let listed = client.listed_volumes(None).await.unwrap();
     let details = client.volume_details(&created.id).await.unwrap();
     assert_eq!(details.volume.name, "data");
-    assert!(listed.iter().any(|v| v.id == created.id && v.name == "data"));
+    assert!(listed
+        .iter()
+        .any(|v| v.id == created.id && v.name == "data"));
     let found: Vec<_> = client
         .list_all_volumes(ListVolumes::new().with_label(IDEMPOTENCY_LABEL, "name-key"))
         .try_collect()
@@ -109,8 +111,7 @@ async fn the_key_rides_in_the_label_and_survives_a_rename() {
         matches!(&e, Error::InvalidInput { field, .. } if field == "name"),
         "{e:?}"
     );
-    let longest =
-        CreateVolume::new("n".repeat(213), Size::gib(1)).with_idempotency_key(&long_key);
+    let longest = CreateVolume::new("n".repeat(213), Size::gib(1)).with_idempotency_key(&long_key);
     let made = client.create_volume(&longest).await.unwrap();
     assert_eq!(made.name.len(), 213);
     assert_eq!(made.labels[IDEMPOTENCY_LABEL], long_key.as_str());
@@ -134,8 +135,8 @@ async fn faulted_snapshot_creates_make_no_duplicates_and_no_orphans() {
                 .on(SimOp::CreateSnapshot)
                 .times(1),
         );
-        let request = CreateSnapshot::new(volume.id.clone(), format!("s-{i}"))
-            .with_idempotency_key(&key);
+        let request =
+            CreateSnapshot::new(volume.id.clone(), format!("s-{i}")).with_idempotency_key(&key);
         let made = client
             .create_snapshot(&request)
             .await

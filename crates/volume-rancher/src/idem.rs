@@ -89,7 +89,10 @@ mod tests {
         assert_eq!(name, "nightly vrs-idem=abc_1");
         assert_eq!(split_name(&name), ("nightly", Some("abc_1")));
         assert_eq!(split_name("nightly"), ("nightly", None));
-        assert_eq!(split_name("a vrs-idem=not valid"), ("a vrs-idem=not valid", None));
+        assert_eq!(
+            split_name("a vrs-idem=not valid"),
+            ("a vrs-idem=not valid", None)
+        );
         // Only the last marker is the key.
         assert_eq!(
             split_name("a vrs-idem=x vrs-idem=y"),

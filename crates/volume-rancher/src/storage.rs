@@ -16,9 +16,9 @@ use volume_core::{
 };
 
 use crate::error::PROVIDER;
-use crate::{convert, idem};
 use crate::rules::{check_name, size_mb, MAX_NAME_LEN, MAX_PAGE_SIZE, MAX_SIZE, MIN_SIZE};
 use crate::wire::{Host, RancherSnapshot, RancherVolume, Resource, StorageDriver};
+use crate::{convert, idem};
 use crate::{NewVolume, Rancher};
 
 /// What Rancher volumes can do through [`BlockStorage`], before the default
@@ -26,7 +26,8 @@ use crate::{NewVolume, Rancher};
 ///
 /// - update: no (a Rancher volume cannot be renamed and has no labels;
 ///   [`Rancher::update`] changes its description, driver options and host);
-/// - labels: no;
+/// - labels: no (an idempotency key is kept all the same: see the crate
+///   docs);
 /// - attach and detach: no. Rancher volumes are mounted into containers by
 ///   the services that use them, not attached by a call; a mounted volume is
 ///   `in-use`, with one attachment per container;

@@ -8,8 +8,8 @@ use futures::TryStreamExt;
 use volume_core::http::RetryConfig;
 use volume_core::idempotency::{IdempotencyKey, IDEMPOTENCY_LABEL};
 use volume_core::{
-    BlockStorage, BlockStorageExt, CreateSnapshot, CreateVolume, Error, ListSnapshots,
-    ListVolumes, Size, WaitConfig,
+    BlockStorage, BlockStorageExt, CreateSnapshot, CreateVolume, Error, ListSnapshots, ListVolumes,
+    Size, WaitConfig,
 };
 use volume_rancher::{ListQuery, Rancher, RancherBuilder, StorageDriver};
 use volume_sim::engine::{Delays, FaultRule, SimOp};
@@ -107,8 +107,8 @@ async fn faulted_snapshot_creates_make_no_duplicates_and_no_orphans() {
     let mut succeeded = 0;
     for i in 0..ROUNDS {
         let key = IdempotencyKey::new(format!("snap-{i}")).unwrap();
-        let request = CreateSnapshot::new(volume.id.clone(), format!("s-{i}"))
-            .with_idempotency_key(&key);
+        let request =
+            CreateSnapshot::new(volume.id.clone(), format!("s-{i}")).with_idempotency_key(&key);
         fake.engine().inject(
             FaultRule::new(HIDING_FAULTS[i % HIDING_FAULTS.len()]())
                 .on(SimOp::CreateSnapshot)
@@ -127,7 +127,11 @@ async fn faulted_snapshot_creates_make_no_duplicates_and_no_orphans() {
         let snapshot = returned.unwrap_or_else(|e| panic!("round {i}: {e}"));
         assert_eq!(carrying.len(), 1, "round {i}: {found:?}");
         assert_eq!(carrying[0].id, snapshot.id, "round {i}");
-        assert_eq!(snapshot.name, format!("s-{i}"), "the key is not in the name");
+        assert_eq!(
+            snapshot.name,
+            format!("s-{i}"),
+            "the key is not in the name"
+        );
         succeeded += 1;
         client.delete_snapshot(&snapshot.id).await.unwrap();
     }
