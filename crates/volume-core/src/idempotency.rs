@@ -18,7 +18,9 @@
 //! | LunaNode | the label given at creation (LunaNode's name), suffix ` vrs-idem=<key>` | `volume/list`, or the snapshot lists |
 //!
 //! Rancher and LunaNode, which keep no labels, accept this one label and
-//! refuse any other. After an outcome-unknown failure, [`create_volume`], [`create_snapshot`]
+//! refuse any other.
+//!
+//! After an outcome-unknown failure, [`create_volume`], [`create_snapshot`]
 //! and [`create_backup`] look the key up: a resource that carries it is
 //! adopted and returned as if the create had answered; when none does, a
 //! failure that is worth repeating is repeated (at most

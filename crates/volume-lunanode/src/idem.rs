@@ -54,7 +54,7 @@ pub(crate) fn keyed_label(name: &str, key: Option<&str>) -> Result<String> {
             format!(
                 "is too long to carry an idempotency key: the key takes {} characters at the \
                  end of the name, and LunaNode labels are at most {MAX_NAME_LEN} here",
-                len - name.chars().count()
+                len.saturating_sub(name.chars().count())
             ),
         ));
     }

@@ -18,8 +18,7 @@ use volume_core::{
 use crate::error::PROVIDER;
 use crate::rules::{check_name, size_mb, MAX_NAME_LEN, MAX_PAGE_SIZE, MAX_SIZE, MIN_SIZE};
 use crate::wire::{Host, RancherSnapshot, RancherVolume, Resource, StorageDriver};
-use crate::{convert, idem};
-use crate::{NewVolume, Rancher};
+use crate::{convert, idem, NewVolume, Rancher};
 
 /// What Rancher volumes can do through [`BlockStorage`], before the default
 /// driver is read ([`Rancher::read_driver`]):
@@ -287,7 +286,10 @@ impl Rancher {
                         format!(
                             "is too long to carry an idempotency key: Cattle allows {MAX_NAME_LEN} \
                              characters, and the key takes {} at the end of the name",
-                            keyed.chars().count() - request.name.chars().count()
+                            keyed
+                                .chars()
+                                .count()
+                                .saturating_sub(request.name.chars().count())
                         ),
                     ));
                 }
