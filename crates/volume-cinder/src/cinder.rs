@@ -487,6 +487,10 @@ impl Cinder {
     /// attached through Nova; the volume is returned as it is after the
     /// attach call.
     ///
+    /// With an idempotency key the create is made at most once, however
+    /// often its answer is lost (see [`volume_core::idempotency`]); the
+    /// attach is not repeated.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a name over 255 characters, no size for
     /// an empty volume, a size below 1 GiB, bad metadata keys, or a region
@@ -978,7 +982,9 @@ impl Cinder {
 
     // ----- snapshots -------------------------------------------------------------------
 
-    /// Takes a snapshot with Cinder's own options (description, `force`).
+    /// Takes a snapshot with Cinder's own options (description, `force`);
+    /// with an idempotency key, at most once (see
+    /// [`volume_core::idempotency`]).
     pub async fn create_snapshot_with(
         &self,
         request: &CreateSnapshot,
@@ -1107,11 +1113,12 @@ impl Cinder {
     // ----- backups ----------------------------------------------------------------------
 
     /// Backs up a volume with Cinder's own options (container, `force` for
-    /// an `in-use` volume, from a snapshot).
+    /// an `in-use` volume, from a snapshot); with an idempotency key, at
+    /// most once (see [`volume_core::idempotency`]).
     ///
     /// # Errors
-    /// [`Error::Unsupported`] for labels below microversion 3.43 (backup
-    /// metadata).
+    /// [`Error::Unsupported`] for labels, an idempotency key among them,
+    /// below microversion 3.43 (backup metadata).
     pub async fn create_backup_with(
         &self,
         request: &CreateBackup,
