@@ -8,6 +8,7 @@ use std::fmt;
 use futures::stream::BoxStream;
 use serde_json::{json, Value};
 use volume_core::http::{paginate_links, redact_url, Url};
+use volume_core::idempotency;
 use volume_core::{
     Backup, BackupId, BlockStorageExt, CreateBackup, CreateSnapshot, CreateVolume, Error, Instance,
     InstanceId, ListBackups, ListSnapshots, ListVolumes, Page, PageToken, RegionId, ResourceKind,
@@ -235,6 +236,19 @@ fn source_not_found(error: Error, source: &VolumeSource) -> Error {
     }
 }
 
+/// A not-found answer to a request naming `volume` in its body is about
+/// that volume.
+fn volume_not_found(error: Error, volume: &VolumeId) -> Error {
+    match error {
+        Error::NotFound { api, .. } => Error::NotFound {
+            kind: ResourceKind::Volume,
+            id: volume.as_str().to_owned(),
+            api,
+        },
+        other => other,
+    }
+}
+
 /// How to list volumes beyond [`ListVolumes`]: see [`Cinder::volumes_with`].
 ///
 /// ```
@@ -425,6 +439,19 @@ impl Cinder {
         if let Some(region) = &query.region {
             pairs.push(("availability_zone".into(), region.as_str().to_owned()));
         }
+        if !query.labels.is_empty() {
+            // Cinder's `metadata` filter (every microversion, and allowed to
+            // non-admins by the default `resource_filters.json`) takes a
+            // dictionary; a JSON object of strings is one Cinder's
+            // `literal_eval` reads too. Cinder keeps a volume when each pair
+            // is in its metadata, as `ListVolumes` means.
+            let metadata: serde_json::Map<String, Value> = query
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            pairs.push(("metadata".into(), Value::Object(metadata).to_string()));
+        }
         pairs
     }
 
@@ -459,6 +486,10 @@ impl Cinder {
     /// server's availability zone, waited for until `available`, and then
     /// attached through Nova; the volume is returned as it is after the
     /// attach call.
+    ///
+    /// With an idempotency key the create is made at most once, however
+    /// often its answer is lost (see [`volume_core::idempotency`]); the
+    /// attach is not repeated.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a name over 255 characters, no size for
@@ -538,12 +569,18 @@ impl Cinder {
             }
         }
         self.check_source(&request.source, request.size).await?;
-        let created = self
-            .client
-            .create_volume(&json!({ "volume": volume }))
-            .await
-            .map_err(|e| source_not_found(e, &request.source))?;
-        let created = convert::volume(created)?;
+        let body = json!({ "volume": volume });
+        // Only the create is made idempotent: the attach that may follow is
+        // sent to the volume found or made, once.
+        let created = idempotency::create_volume(self, request, || async {
+            let created = self
+                .client
+                .create_volume(&body)
+                .await
+                .map_err(|e| source_not_found(e, &request.source))?;
+            convert::volume(created)
+        })
+        .await?;
         let Some(instance) = &request.attach_to else {
             return Ok(created);
         };
@@ -945,7 +982,9 @@ impl Cinder {
 
     // ----- snapshots -------------------------------------------------------------------
 
-    /// Takes a snapshot with Cinder's own options (description, `force`).
+    /// Takes a snapshot with Cinder's own options (description, `force`);
+    /// with an idempotency key, at most once (see
+    /// [`volume_core::idempotency`]).
     pub async fn create_snapshot_with(
         &self,
         request: &CreateSnapshot,
@@ -968,20 +1007,16 @@ impl Cinder {
         if let Some(force) = snapshot_force(spoken, options.force) {
             snapshot["force"] = json!(force);
         }
-        let created = self
-            .client
-            .create_snapshot(&json!({ "snapshot": snapshot }))
-            .await
-            .map_err(|e| match e {
-                // The volume named in the body is what was not found.
-                Error::NotFound { api, .. } => Error::NotFound {
-                    kind: ResourceKind::Volume,
-                    id: request.volume_id.as_str().to_owned(),
-                    api,
-                },
-                other => other,
-            })?;
-        convert::snapshot(created)
+        let body = json!({ "snapshot": snapshot });
+        idempotency::create_snapshot(self, request, || async {
+            let created = self
+                .client
+                .create_snapshot(&body)
+                .await
+                .map_err(|e| volume_not_found(e, &request.volume_id))?;
+            convert::snapshot(created)
+        })
+        .await
     }
 
     /// A snapshot as Cinder describes it.
@@ -1078,11 +1113,12 @@ impl Cinder {
     // ----- backups ----------------------------------------------------------------------
 
     /// Backs up a volume with Cinder's own options (container, `force` for
-    /// an `in-use` volume, from a snapshot).
+    /// an `in-use` volume, from a snapshot); with an idempotency key, at
+    /// most once (see [`volume_core::idempotency`]).
     ///
     /// # Errors
-    /// [`Error::Unsupported`] for labels below microversion 3.43 (backup
-    /// metadata).
+    /// [`Error::Unsupported`] for labels, an idempotency key among them,
+    /// below microversion 3.43 (backup metadata).
     pub async fn create_backup_with(
         &self,
         request: &CreateBackup,
@@ -1096,11 +1132,13 @@ impl Cinder {
             "incremental": request.incremental,
         });
         if !request.labels.is_empty() {
-            self.need(
-                Microversion::BACKUP_METADATA,
-                "create_backup with labels (needs microversion 3.43)",
-            )
-            .await?;
+            // The idempotency key is a label too: say which one was refused.
+            let operation = if request.idempotency_key().is_some() {
+                "create_backup with an idempotency key (backup metadata needs microversion 3.43)"
+            } else {
+                "create_backup with labels (needs microversion 3.43)"
+            };
+            self.need(Microversion::BACKUP_METADATA, operation).await?;
             backup["metadata"] = json!(request.labels);
         }
         if let Some(d) = &options.description {
@@ -1117,19 +1155,16 @@ impl Cinder {
         if let Some(s) = &options.snapshot_id {
             backup["snapshot_id"] = json!(s.as_str());
         }
-        let id = self
-            .client
-            .create_backup(&json!({ "backup": backup }))
-            .await
-            .map_err(|e| match e {
-                Error::NotFound { api, .. } => Error::NotFound {
-                    kind: ResourceKind::Volume,
-                    id: request.volume_id.as_str().to_owned(),
-                    api,
-                },
-                other => other,
-            })?;
-        convert::backup(self.client.get_backup(&id).await?)
+        let body = json!({ "backup": backup });
+        idempotency::create_backup(self, request, || async {
+            let id = self
+                .client
+                .create_backup(&body)
+                .await
+                .map_err(|e| volume_not_found(e, &request.volume_id))?;
+            convert::backup(self.client.get_backup(&id).await?)
+        })
+        .await
     }
 
     /// A backup as Cinder describes it.

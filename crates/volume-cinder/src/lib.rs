@@ -91,9 +91,21 @@
 //! - States: see [`convert`] for the table; the word Cinder
 //!   sent is always in `raw_state`.
 //! - Listing pages with `limit` and `marker` (the core page token is the
-//!   marker); name, status (where one Cinder word matches) and zone are
-//!   filtered by Cinder, labels and instance on each page as it arrives.
+//!   marker); name, status (where one Cinder word matches), zone and labels
+//!   (Cinder's `metadata` filter, at every microversion) are filtered by
+//!   Cinder, instance on each page as it arrives (and labels again).
 //!   [`Cinder::volumes`] follows `volumes_links` instead.
+//! - An idempotency key
+//!   ([`with_idempotency_key`](volume_core::CreateVolume::with_idempotency_key))
+//!   is the metadata entry `vrs-idem` of the volume, snapshot or backup.
+//!   After a create whose outcome is unknown, a volume's key is looked up
+//!   with the `metadata` filter, a snapshot's or backup's among those of its
+//!   volume, and what carries it is adopted (see
+//!   [`volume_core::idempotency`]). Only the create is covered:
+//!   `create_volume` with `attach_to` attaches the volume found or made,
+//!   once. Backup metadata needs microversion 3.43: below it a keyed
+//!   backup is [`Error::Unsupported`](volume_core::Error) before sending,
+//!   as any labelled backup is.
 //! - Attach and detach go through Nova's `os-volume_attachments`, as Xloud
 //!   recommends; the volume and the server must be in the same zone.
 //!   `create_volume` with `attach_to` creates the volume in the server's

@@ -1794,3 +1794,41 @@ async fn concurrent_first_calls_negotiate_once() {
     }
     // `logged_in` expects exactly one login and one version document.
 }
+
+/// A create with an idempotency key sends it as metadata; when the answer
+/// is lost (a 500 after the change), the key is looked up through Cinder's
+/// `metadata` filter and the volume that carries it adopted, with no
+/// second create.
+#[tokio::test]
+async fn a_lost_create_is_looked_up_by_its_metadata() {
+    let (server, cinder) = logged_in().await;
+    expect(
+        &server,
+        pin("POST", "/volumes").json(json!({"volume": {"name": "data", "size": 10,
+            "metadata": {"vrs-idem": "k1"}}})),
+        500,
+        json!({"computeFault": {"code": 500, "message": "lost"}}),
+        1,
+    )
+    .await;
+    let mut made = named_volume(VOL, "data");
+    made["metadata"] = json!({"vrs-idem": "k1"});
+    // A volume with another key is not the one, whatever a server sends.
+    let mut other = named_volume(VOL2, "data");
+    other["metadata"] = json!({"vrs-idem": "k2"});
+    expect(
+        &server,
+        pin("GET", "/volumes/detail").query("metadata", r#"{"vrs-idem":"k1"}"#),
+        200,
+        json!({"volumes": [other, made]}),
+        1,
+    )
+    .await;
+    let key = volume_core::idempotency::IdempotencyKey::new("k1").unwrap();
+    let v = cinder
+        .create_volume(&CreateVolume::new("data", Size::gib(10)).with_idempotency_key(&key))
+        .await
+        .unwrap();
+    assert_eq!(v.id.as_str(), VOL);
+    assert_eq!(v.labels["vrs-idem"], "k1");
+}

@@ -6,8 +6,20 @@
 //! make a second one; giving up may leave an orphan nobody knows about.
 //!
 //! An [`IdempotencyKey`] set on a request (`with_idempotency_key`) is stored
-//! with the resource as the label [`IDEMPOTENCY_LABEL`], which every
-//! provider that keeps labels keeps (Linode as the tag `vrs-idem=<key>`).
+//! with the resource as the label [`IDEMPOTENCY_LABEL`], each provider
+//! keeping it where it can, and showing it back as that label:
+//!
+//! | provider | where the key is kept | how it is looked up |
+//! |---|---|---|
+//! | Linode | the tag `vrs-idem=<key>` | the volume listing |
+//! | Exoscale | the label `vrs-idem` | the volume or snapshot listing |
+//! | Cinder | the metadata entry `vrs-idem` (backups: microversion 3.43 and later) | volumes: Cinder's `metadata` filter; snapshots and backups: those of the volume |
+//! | Rancher | a volume's description, exactly `vrs-idem=<key>`; a snapshot's name suffix ` vrs-idem=<key>` | volumes: Cattle's `description` filter; snapshots: those of the volume |
+//! | LunaNode | the label given at creation (LunaNode's name), suffix ` vrs-idem=<key>` | `volume/list`, or the snapshot lists |
+//!
+//! Rancher and LunaNode, which keep no labels, accept this one label and
+//! refuse any other.
+//!
 //! After an outcome-unknown failure, [`create_volume`], [`create_snapshot`]
 //! and [`create_backup`] look the key up: a resource that carries it is
 //! adopted and returned as if the create had answered; when none does, a

@@ -20,6 +20,10 @@
 //! Anything else is [`VolumeState::Unknown`] with the word kept; the word
 //! `raw_state` keeps is the info one when known (it says more), else the
 //! list one. [`VolumeDetails`](crate::VolumeDetails) keeps both.
+//!
+//! A `name` ending in ` vrs-idem=<key>` is the core name before it and the
+//! label `vrs-idem` (the idempotency key, see [`idem`](crate::idem)); no
+//! other label exists.
 
 use volume_core::time::parse_rfc3339;
 use volume_core::{
@@ -27,6 +31,7 @@ use volume_core::{
     SnapshotId, SnapshotState, Volume, VolumeId, VolumeState,
 };
 
+use crate::idem;
 use crate::wire::{InfoVolume, ListedVolume, WireSnapshot, WireVm};
 
 /// A string of whole GB as a size.
@@ -96,14 +101,16 @@ fn snapshot_state(word: &str) -> SnapshotState {
 /// attachment known).
 pub(crate) fn volume_from_list(v: &ListedVolume) -> Result<Volume> {
     let id = VolumeId::new(v.id.clone()).map_err(|e| id_error("id", &v.id, e))?;
+    let (name, labels) = idem::name_and_labels(&v.name);
     let mut volume = Volume::new(
         id,
-        v.name.clone(),
+        name,
         size("size", &v.size)?,
         region("region", &v.region)?,
         list_state(&v.status),
     );
     volume.raw_state.clone_from(&v.status);
+    volume.labels = labels;
     volume.created_at = time(&v.time_created)?;
     Ok(volume)
 }
@@ -121,14 +128,10 @@ pub(crate) fn volume_from_info(
         _ => default_region.clone(),
     };
     let state = merged_state(&info.status, listed.map(|l| l.status.as_str()));
-    let mut volume = Volume::new(
-        id,
-        info.name.clone(),
-        size("size", &info.size)?,
-        region,
-        state,
-    );
+    let (name, labels) = idem::name_and_labels(&info.name);
+    let mut volume = Volume::new(id, name, size("size", &info.size)?, region, state);
     volume.raw_state.clone_from(&info.status);
+    volume.labels = labels;
     volume.created_at = match time(&info.created)? {
         Some(t) => Some(t),
         None => listed.map(|l| time(&l.time_created)).transpose()?.flatten(),
@@ -163,15 +166,17 @@ pub(crate) fn snapshot(s: &WireSnapshot, asked: &RegionId) -> Result<Snapshot> {
     } else {
         region("region", &s.region)?
     };
+    let (name, labels) = idem::name_and_labels(&s.name);
     let mut snap = Snapshot::new(
         id,
-        s.name.clone(),
+        name,
         volume_id,
         size("size", &s.size)?,
         region,
         snapshot_state(&s.status),
     );
     snap.raw_state.clone_from(&s.status);
+    snap.labels = labels;
     snap.created_at = match &s.volume {
         // LunaNode shows no snapshot time; nothing is made up.
         Some(_) | None => None,

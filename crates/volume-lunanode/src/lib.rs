@@ -44,7 +44,19 @@
 //! - No clones and no backups: [`Error::Unsupported`](volume_core::Error::Unsupported),
 //!   said in advance by [`CAPABILITIES`].
 //! - No labels and no volume types: a request that sets them is refused
-//!   with `InvalidInput` before anything is sent.
+//!   with `InvalidInput` before anything is sent, except for an
+//!   idempotency key
+//!   ([`with_idempotency_key`](volume_core::CreateVolume::with_idempotency_key)):
+//!   LunaNode keeps no free text but the label given at creation, so the
+//!   key rides at its end, `<name> vrs-idem=<key>` (as LunaNode's own
+//!   lobster finds a volume it made by its label). A name ending so is
+//!   shown as the core name before the suffix and the label `vrs-idem`;
+//!   after a create whose outcome is unknown the key is looked up in
+//!   `volume/list` (only the volumes that carry it are read with `info`) or
+//!   the snapshot lists, and what carries it is adopted (see
+//!   [`volume_core::idempotency`]). A rename through the trait keeps the
+//!   key. With the longest key (32 characters) the name has 213 of the 255
+//!   characters this crate sends.
 //! - Extend only while detached: checked before sending.
 //! - Snapshot actions need a region: the client looks in its own region
 //!   first, then the others of [`REGIONS`].
@@ -70,6 +82,7 @@ mod builder;
 mod client;
 mod convert;
 mod error;
+mod idem;
 mod lunanode;
 mod rules;
 mod storage;

@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use futures::{stream, StreamExt, TryStreamExt};
+use volume_core::idempotency::{self, IDEMPOTENCY_LABEL};
 use volume_core::storage::check_grow;
 use volume_core::{
     CreateSnapshot, CreateVolume, Error, Instance, InstanceId, ListSnapshots, ListVolumes, Page,
@@ -16,10 +17,10 @@ use volume_core::{
 };
 
 use crate::client::{params, Client};
-use crate::convert;
 use crate::error::PROVIDER;
 use crate::rules::{self, REGIONS};
 use crate::wire::{InfoVolume, ListedVolume};
+use crate::{convert, idem};
 
 /// How long and how often the client polls `volume/info` when an operation
 /// needs a volume to settle first (creating a volume with `attach_to`
@@ -183,11 +184,17 @@ impl LunaNode {
     /// (so states and attachments are exact), filtered by `query` here:
     /// LunaNode filters only by region.
     pub(crate) async fn list_page(&self, query: &ListVolumes) -> Result<Page<Volume>> {
-        if !query.labels.is_empty() {
-            // LunaNode volumes have no labels: none matches.
+        if idem::has_other_labels(&query.labels) {
+            // LunaNode volumes have no labels but the key: none matches.
             return Ok(Page::last(Vec::new()));
         }
-        let listed = self.listed(query.region.as_ref()).await?;
+        let mut listed = self.listed(query.region.as_ref()).await?;
+        if let Some(key) = query.labels.get(IDEMPOTENCY_LABEL) {
+            // The key is in the list's names: only the volumes that carry
+            // it are read with `volume/info` (an idempotency lookup costs
+            // one `volume/list` and one `info`, however many volumes).
+            listed.retain(|l| idem::split_name(&l.name).1 == Some(key.as_str()));
+        }
         let region = self.region.clone();
         let volumes: Vec<Option<Volume>> = stream::iter(listed)
             .map(|l| {
@@ -210,6 +217,7 @@ impl LunaNode {
             .into_iter()
             .flatten()
             .filter(|v| query.name.as_ref().is_none_or(|n| v.name == *n))
+            .filter(|v| query.labels.iter().all(|(k, l)| v.labels.get(k) == Some(l)))
             .filter(|v| query.state.as_ref().is_none_or(|s| v.state == *s))
             .filter(|v| {
                 query
@@ -245,12 +253,13 @@ impl LunaNode {
 
     pub(crate) async fn create(&self, req: &CreateVolume) -> Result<Volume> {
         rules::check_name("name", &req.name)?;
-        if !req.labels.is_empty() {
+        if idem::has_other_labels(&req.labels) {
             return Err(Error::invalid_input(
                 "labels",
-                "LunaNode volumes have no labels",
+                "LunaNode volumes have no labels (only an idempotency key, kept in the name)",
             ));
         }
+        let label = idem::keyed_label(&req.name, req.idempotency_key())?;
         if let Some(t) = &req.volume_type {
             return Err(Error::invalid_input(
                 "volume_type",
@@ -295,19 +304,27 @@ impl LunaNode {
         let size_text = size.as_gib().to_string();
         let p = params([
             ("region", Some(region.as_str())),
-            ("label", Some(req.name.as_str())),
+            ("label", Some(label.as_str())),
             ("size", Some(size_text.as_str())),
             ("snapshot_id", snapshot.as_ref().map(SnapshotId::as_str)),
         ]);
-        let created = self.client.create(&p).await?;
-        let id = VolumeId::new(created.volume_id.clone()).map_err(|e| {
-            Error::decode(format!("volume_id {:?} is not an id", created.volume_id), e)
-        })?;
-        if let Some(instance) = &req.attach_to {
-            self.settled(&id).await?;
-            return self.attach(&id, instance).await;
+        // Only the create is made idempotent: the attach that may follow
+        // is sent to the volume found or made, once.
+        let created = idempotency::create_volume(self, req, || async {
+            let created = self.client.create(&p).await?;
+            let id = VolumeId::new(created.volume_id.clone()).map_err(|e| {
+                Error::decode(format!("volume_id {:?} is not an id", created.volume_id), e)
+            })?;
+            self.get(&id).await
+        })
+        .await?;
+        match &req.attach_to {
+            Some(instance) => {
+                self.settled(&created.id).await?;
+                self.attach(&created.id, instance).await
+            }
+            None => Ok(created),
         }
-        self.get(&id).await
     }
 
     /// Creates a volume named `label` of `size` from image `image` (see
@@ -351,7 +368,15 @@ impl LunaNode {
         }
         if let Some(name) = &req.name {
             rules::check_name("name", name)?;
-            self.client.rename(id.as_str(), name).await?;
+            // A rename keeps the idempotency key the name carries, so the
+            // volume keeps its `vrs-idem` label (one `volume/list` says).
+            let listed = self.listed(None).await?;
+            let key = listed
+                .iter()
+                .find(|l| l.id == id.as_str())
+                .and_then(|l| idem::split_name(&l.name).1);
+            let label = idem::keyed_label(name, key)?;
+            self.client.rename(id.as_str(), &label).await?;
         }
         self.get(id).await
     }
@@ -449,37 +474,42 @@ impl LunaNode {
 
     pub(crate) async fn snapshot(&self, req: &CreateSnapshot) -> Result<Snapshot> {
         rules::check_name("name", &req.name)?;
-        if !req.labels.is_empty() {
+        if idem::has_other_labels(&req.labels) {
             return Err(Error::invalid_input(
                 "labels",
-                "LunaNode snapshots have no labels",
+                "LunaNode snapshots have no labels (only an idempotency key, kept in the name)",
             ));
         }
+        let label = idem::keyed_label(&req.name, req.idempotency_key())?;
         let volume = self.get(&req.volume_id).await?;
-        let created = self
-            .client
-            .snapshot_create(req.volume_id.as_str(), &req.name)
-            .await?;
-        let id = SnapshotId::new(created.snapshot_id.clone()).map_err(|e| {
-            Error::decode(
-                format!("snapshot_id {:?} is not an id", created.snapshot_id),
-                e,
-            )
-        })?;
-        let listed = self.snapshots_in(&volume.region).await?;
-        Ok(listed.into_iter().find(|s| s.id == id).unwrap_or_else(|| {
-            // Not listed yet: what is known of it.
-            let mut s = Snapshot::new(
-                id,
-                req.name.clone(),
-                Some(req.volume_id.clone()),
-                volume.size,
-                volume.region.clone(),
-                SnapshotState::Creating,
-            );
-            s.raw_state = "creating".to_owned();
-            s
-        }))
+        idempotency::create_snapshot(self, req, || async {
+            let created = self
+                .client
+                .snapshot_create(req.volume_id.as_str(), &label)
+                .await?;
+            let id = SnapshotId::new(created.snapshot_id.clone()).map_err(|e| {
+                Error::decode(
+                    format!("snapshot_id {:?} is not an id", created.snapshot_id),
+                    e,
+                )
+            })?;
+            let listed = self.snapshots_in(&volume.region).await?;
+            Ok(listed.into_iter().find(|s| s.id == id).unwrap_or_else(|| {
+                // Not listed yet: what is known of it.
+                let mut s = Snapshot::new(
+                    id,
+                    req.name.clone(),
+                    Some(req.volume_id.clone()),
+                    volume.size,
+                    volume.region.clone(),
+                    SnapshotState::Creating,
+                );
+                s.raw_state = "creating".to_owned();
+                s.labels = req.labels.clone();
+                s
+            }))
+        })
+        .await
     }
 
     /// Every snapshot in LunaNode's regions (one `snapshot-list` each),

@@ -219,7 +219,8 @@ async fn every_volume_action_is_pinned() {
     let list = sample("docs-volume-list-response.json").unwrap();
     let vm = "16b64847-0a86-42ea-bea8-ed60bd960c68";
     let id: VolumeId = "4682".parse().unwrap();
-    // get_volume = info + list; each mutation is followed by one.
+    // get_volume = info + list; each mutation is followed by one. A rename
+    // reads the list first too, for the idempotency key the name may carry.
     expect(
         &server,
         action("volume/info/", json!({"volume_id": "4682"})),
@@ -227,7 +228,7 @@ async fn every_volume_action_is_pinned() {
         5,
     )
     .await;
-    expect(&server, action("volume/list/", json!({})), list.clone(), 5).await;
+    expect(&server, action("volume/list/", json!({})), list.clone(), 6).await;
     expect(
         &server,
         action(
@@ -752,4 +753,58 @@ async fn debug_and_display_show_no_key() {
         assert!(!text.contains(&partial()), "{text}");
     }
     assert!(ln.to_string().starts_with("LunaNode(127.0.0.1"));
+}
+
+// ----- idempotent creates -------------------------------------------------------------
+
+/// A create with an idempotency key sends it at the end of the label; when
+/// the answer is lost (a 500 after the change), the key is looked up in
+/// `volume/list`, only the volume that carries it is read with
+/// `volume/info`, and it is adopted with no second create.
+#[tokio::test]
+async fn a_lost_create_is_looked_up_by_its_label() {
+    let (server, ln) = harness().await;
+    Mock::given(action(
+        "volume/create/",
+        json!({"region": "toronto", "label": "data vrs-idem=k1", "size": "10"}),
+    ))
+    .respond_with(ResponseTemplate::new(500).set_body_string("lost"))
+    .expect(1)
+    .with_priority(1)
+    .mount(&server)
+    .await;
+    let entry = |id: &str, name: &str| {
+        json!({"id": id, "identification": "8b48723c-f53a-4717-9f04-fa194869db18",
+               "name": name, "region": "toronto", "size": "10", "status": "active",
+               "time_created": "2018-12-17T01:00:15Z", "user_id": "36"})
+    };
+    expect(
+        &server,
+        action("volume/list/", json!({})),
+        json!({"success": "yes", "volumes": [
+            entry("4681", "data"),
+            entry("4682", "data vrs-idem=k1"),
+            entry("4683", "data vrs-idem=k2"),
+        ]}),
+        1,
+    )
+    .await;
+    expect(
+        &server,
+        action("volume/info/", json!({"volume_id": "4682"})),
+        json!({"success": "yes", "volume": {"attached": "",
+               "created": "2018-12-17T01:00:15Z", "id": "4682",
+               "identification": "8b48723c-f53a-4717-9f04-fa194869db18",
+               "name": "data vrs-idem=k1", "size": "10", "status": "available"}}),
+        1,
+    )
+    .await;
+    let key = volume_core::idempotency::IdempotencyKey::new("k1").unwrap();
+    let v = ln
+        .create_volume(&CreateVolume::new("data", Size::gib(10)).with_idempotency_key(&key))
+        .await
+        .unwrap();
+    assert_eq!(v.id.as_str(), "4682");
+    assert_eq!(v.name, "data");
+    assert_eq!(v.labels["vrs-idem"], "k1");
 }

@@ -17,10 +17,12 @@
 //! | `accountId` (the project) | `region` |
 //! | `driver` | `volume_type` |
 //! | `createdTS` (or `created`) | `created_at` |
+//! | `description` of exactly `vrs-idem=<key>` | the label `vrs-idem` (the idempotency key; no other label) |
 //!
 //! Snapshots: `requested`/`creating` are creating, `created` available,
 //! `removing` deleting, `removed` deleted; a snapshot has the size of its
-//! volume. Hosts are the core's instances: `active` is running, `inactive`
+//! volume; a name ending in ` vrs-idem=<key>` is the core name before it
+//! and the label `vrs-idem` (see [`idem`](crate::idem)). Hosts are the core's instances: `active` is running, `inactive`
 //! stopped.
 
 use volume_core::{
@@ -28,6 +30,7 @@ use volume_core::{
     SnapshotId, SnapshotState, Volume, VolumeId, VolumeState,
 };
 
+use crate::idem;
 use crate::wire::{Host, RancherSnapshot, RancherVolume, Resource, Transitioning};
 
 /// Bytes in a MiB.
@@ -118,6 +121,7 @@ pub(crate) fn volume(w: &RancherVolume, fallback_region: &RegionId) -> Result<Vo
         }
     }
     v.volume_type = w.driver.clone().filter(|d| !d.is_empty());
+    v.labels = idem::labels(idem::key_in_description(w.description.as_deref()));
     v.created_at = w.created_at();
     Ok(v)
 }
@@ -132,15 +136,17 @@ pub(crate) fn snapshot(w: &RancherSnapshot, size: Size, fallback: &RegionId) -> 
         Some(v) => Some(VolumeId::new(v).map_err(|e| bad("a volume id", v, &e))?),
         None => None,
     };
+    let (name, key) = idem::split_name(&w.name);
     let mut s = Snapshot::new(
         id,
-        w.name.clone(),
+        name.to_owned(),
         volume_id,
         size,
         region(w.account_id.as_deref(), fallback),
         snapshot_state(w),
     );
     s.raw_state = w.state.clone();
+    s.labels = idem::labels(key);
     s.created_at = w.created_at();
     Ok(s)
 }

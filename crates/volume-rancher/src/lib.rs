@@ -103,6 +103,16 @@
 //!   from a driver that takes no size, has size 0). `create_volume` makes
 //!   the volume with the `volume_type` as driver, or the client's default
 //!   driver ([`RancherBuilder::with_driver`], `local` by default).
+//! - Labels: none, but for an idempotency key
+//!   ([`with_idempotency_key`](volume_core::CreateVolume::with_idempotency_key)).
+//!   A volume keeps it as its description, exactly `vrs-idem=<key>`, found
+//!   with Cattle's `description` filter; a snapshot (whose description
+//!   cannot be set: the `snapshot` action takes only a name) at the end of
+//!   its name, `<name> vrs-idem=<key>`, found among its volume's snapshots.
+//!   Either shows as the core label `vrs-idem` (and the snapshot's core name
+//!   without the suffix); after a create whose outcome is unknown, what
+//!   carries the key is adopted (see [`volume_core::idempotency`]). Any
+//!   other label is refused with `InvalidInput`.
 //! - A removed volume is still readable from Cattle by id
 //!   ([`Rancher::volume`]), but through the trait it is gone: `get_volume`
 //!   is not-found, as after any delete. `delete_volume` is Cattle's remove;
@@ -117,8 +127,9 @@
 //!
 //! - no attach or detach call: Rancher mounts volumes into the containers of
 //!   the services that declare them;
-//! - no resize, no clone, no rename and no labels
-//!   ([`Rancher::update`] changes description, driver options and host);
+//! - no resize, no clone, no rename and no labels but the idempotency key
+//!   ([`Rancher::update`] changes description, driver options and host;
+//!   changing a keyed volume's description drops its key);
 //! - no volume made from a snapshot or a backup: Cattle reverts a volume to
 //!   its own snapshot and restores a volume from its own backup, in place, so
 //!   the trait's backups (which restore into new volumes) are unsupported;
@@ -151,6 +162,7 @@ mod builder;
 mod client;
 mod convert;
 mod error;
+mod idem;
 mod rancher;
 mod rules;
 mod storage;

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use volume_core::idempotency::{self, IDEMPOTENCY_LABEL};
 use volume_core::{
     Backup, BackupId, BlockStorage, Capabilities, CloneVolume, CreateBackup, CreateSnapshot,
     CreateVolume, Error, Instance, InstanceId, ListBackups, ListSnapshots, ListVolumes, Page,
@@ -14,18 +15,18 @@ use volume_core::{
     UpdateVolume, Volume, VolumeId, VolumeSource,
 };
 
-use crate::convert;
 use crate::error::PROVIDER;
 use crate::rules::{check_name, size_mb, MAX_NAME_LEN, MAX_PAGE_SIZE, MAX_SIZE, MIN_SIZE};
 use crate::wire::{Host, RancherSnapshot, RancherVolume, Resource, StorageDriver};
-use crate::{NewVolume, Rancher};
+use crate::{convert, idem, NewVolume, Rancher};
 
 /// What Rancher volumes can do through [`BlockStorage`], before the default
 /// driver is read ([`Rancher::read_driver`]):
 ///
 /// - update: no (a Rancher volume cannot be renamed and has no labels;
 ///   [`Rancher::update`] changes its description, driver options and host);
-/// - labels: no;
+/// - labels: no (an idempotency key is kept all the same: see the crate
+///   docs);
 /// - attach and detach: no. Rancher volumes are mounted into containers by
 ///   the services that use them, not attached by a call; a mounted volume is
 ///   `in-use`, with one attachment per container;
@@ -174,6 +175,10 @@ impl Rancher {
         if let Some(region) = &query.region {
             pairs.push(("accountId".to_owned(), region.as_str().to_owned()));
         }
+        if let Some(key) = query.labels.get(IDEMPOTENCY_LABEL) {
+            // The one label a Rancher volume shows is its description.
+            pairs.push(("description".to_owned(), idem::description_of(key)));
+        }
         pairs.extend(limit(query.page_size));
         let (items, next) = self
             .page::<RancherVolume>(&pairs, page.map(PageToken::as_str))
@@ -214,10 +219,10 @@ impl Rancher {
             return Err(Error::unsupported("attach_volume", PROVIDER));
         }
         check_name("name", &request.name)?;
-        if !request.labels.is_empty() {
+        if idem::has_other_labels(&request.labels) {
             return Err(Error::invalid_input(
                 "labels",
-                "Rancher volumes have no labels",
+                "Rancher volumes have no labels (only an idempotency key, kept as the description)",
             ));
         }
         if let (Some(region), Some(project)) = (&request.region, self.project()) {
@@ -249,8 +254,12 @@ impl Rancher {
         }
         let mut new = NewVolume::new(&request.name).with_driver(driver);
         new.size_mb = size;
-        let created = self.create(&new).await?;
-        convert::volume(&created, self.fallback_region())
+        new.description = request.idempotency_key().map(idem::description_of);
+        idempotency::create_volume(self, request, || async {
+            let created = self.create(&new).await?;
+            convert::volume(&created, self.fallback_region())
+        })
+        .await
     }
 
     async fn core_delete_volume(&self, id: &VolumeId) -> Result<()> {
@@ -262,12 +271,32 @@ impl Rancher {
     async fn core_create_snapshot(&self, request: &CreateSnapshot) -> Result<Snapshot> {
         self.snapshots_supported("create_snapshot")?;
         check_name("name", &request.name)?;
-        if !request.labels.is_empty() {
+        if idem::has_other_labels(&request.labels) {
             return Err(Error::invalid_input(
                 "labels",
-                "Rancher snapshots have no labels",
+                "Rancher snapshots have no labels (only an idempotency key, kept in the name)",
             ));
         }
+        let name = match request.idempotency_key() {
+            Some(key) => {
+                let keyed = idem::name_with(&request.name, key);
+                if keyed.chars().count() > MAX_NAME_LEN {
+                    return Err(Error::invalid_input(
+                        "name",
+                        format!(
+                            "is too long to carry an idempotency key: Cattle allows {MAX_NAME_LEN} \
+                             characters, and the key takes {} at the end of the name",
+                            keyed
+                                .chars()
+                                .count()
+                                .saturating_sub(request.name.chars().count())
+                        ),
+                    ));
+                }
+                keyed
+            }
+            None => request.name.clone(),
+        };
         let volume = self.live_volume(&request.volume_id).await?;
         if volume.action("snapshot").is_none() {
             // Absent either because the driver cannot, or because of the
@@ -280,12 +309,12 @@ impl Rancher {
                 return Err(Error::unsupported("create_snapshot", PROVIDER));
             }
         }
-        let snapshot = self.snapshot(&volume, Some(&request.name)).await?;
-        convert::snapshot(
-            &snapshot,
-            convert::size_of(volume.size_mb),
-            self.fallback_region(),
-        )
+        let size = convert::size_of(volume.size_mb);
+        idempotency::create_snapshot(self, request, || async {
+            let snapshot = self.snapshot(&volume, Some(&name)).await?;
+            convert::snapshot(&snapshot, size, self.fallback_region())
+        })
+        .await
     }
 
     async fn core_get_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {

@@ -1039,3 +1039,46 @@ async fn a_transition_that_never_ends_times_out_with_the_last_state() {
         "{waited:?}"
     );
 }
+
+/// A create with an idempotency key sends it as the description; when the
+/// answer is lost (a 500 after the change), the key is looked up with
+/// Cattle's `description` filter and the volume that carries it adopted,
+/// with no second create.
+#[tokio::test]
+async fn a_lost_create_is_looked_up_by_its_description() {
+    let server = strict_server().await;
+    let create = pin("POST", &format!("{BASE}/volumes"))
+        .header("content-type", "application/json")
+        .json(json!({"name": "data", "driver": "local", "sizeMb": 3072,
+                     "description": "vrs-idem=k1"}));
+    expect(
+        &server,
+        create,
+        500,
+        cattle_error(500, "Internal Server Error", None, None),
+        1,
+    )
+    .await;
+    let lookup = pin("GET", &format!("{BASE}/volumes")).query("description", "vrs-idem=k1");
+    let mut made = volume(&server, "1v9", "inactive", &[]);
+    made["description"] = json!("vrs-idem=k1");
+    // A volume with another description is not the one, whatever a server
+    // sends.
+    let mut other = volume(&server, "1v8", "inactive", &[]);
+    other["description"] = json!("vrs-idem=k2");
+    expect(
+        &server,
+        lookup,
+        200,
+        collection(&server, vec![other, made], None),
+        1,
+    )
+    .await;
+    let key = volume_core::idempotency::IdempotencyKey::new("k1").unwrap();
+    let v = client(&server)
+        .create_volume(&CreateVolume::new("data", Size::gib(3)).with_idempotency_key(&key))
+        .await
+        .unwrap();
+    assert_eq!(v.id.as_str(), "1v9");
+    assert_eq!(v.labels.get("vrs-idem").map(String::as_str), Some("k1"));
+}
