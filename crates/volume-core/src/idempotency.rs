@@ -269,6 +269,46 @@ where
     }
 }
 
+// ----- providers that keep no labels -----------------------------------------
+
+/// What separates a name from the key it carries: ` vrs-idem=`.
+fn name_marker() -> String {
+    format!(" {IDEMPOTENCY_LABEL}=")
+}
+
+/// The name that carries `key` at its end, for a resource whose provider
+/// keeps no labels (LunaNode's volumes and snapshots, Rancher's
+/// snapshots): `<name> vrs-idem=<key>`. The suffix takes at most
+/// [`MAX_NAME_SUFFIX_LEN`] characters.
+pub fn name_with_key(name: &str, key: &str) -> String {
+    format!("{name}{}{key}", name_marker())
+}
+
+/// The most characters [`name_with_key`] adds to a name.
+pub const MAX_NAME_SUFFIX_LEN: usize = 1 + IDEMPOTENCY_LABEL.len() + 1 + MAX_KEY_LEN;
+
+/// A name that may carry a key at its end ([`name_with_key`]), split into
+/// the name and the key. Only a valid key after the last marker counts.
+pub fn split_keyed_name(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once(&name_marker()) {
+        Some((base, key)) if IdempotencyKey::new(key).is_ok() => (base, Some(key)),
+        _ => (name, None),
+    }
+}
+
+/// The labels a resource whose provider keeps no labels shows: the key's,
+/// when it carries one.
+pub fn key_labels(key: Option<&str>) -> Labels {
+    key.map(|k| Labels::from([(IDEMPOTENCY_LABEL.to_owned(), k.to_owned())]))
+        .unwrap_or_default()
+}
+
+/// Whether `labels` holds any label but the key: what a provider that can
+/// carry only the key cannot keep.
+pub fn has_other_labels(labels: &Labels) -> bool {
+    labels.keys().any(|k| k != IDEMPOTENCY_LABEL)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +323,37 @@ mod tests {
         assert_eq!(k.as_str().len(), 32);
         assert!(IdempotencyKey::new(k.as_str()).is_ok());
         assert_ne!(k, IdempotencyKey::random());
+    }
+
+    #[test]
+    fn a_name_carries_a_key_at_its_end() {
+        let name = name_with_key("data", "abc_1");
+        assert_eq!(name, "data vrs-idem=abc_1");
+        assert_eq!(split_keyed_name(&name), ("data", Some("abc_1")));
+        assert_eq!(split_keyed_name("data"), ("data", None));
+        for plain in [
+            "vrs-idem=k",
+            "a vrs-idem=",
+            "a vrs-idem=b c",
+            "a vrs-idem=é",
+        ] {
+            assert_eq!(split_keyed_name(plain), (plain, None), "{plain:?}");
+        }
+        // Only the last marker is the key.
+        assert_eq!(
+            split_keyed_name("a vrs-idem=x vrs-idem=y"),
+            ("a vrs-idem=x", Some("y"))
+        );
+        let k = "k".repeat(MAX_KEY_LEN);
+        let longest = name_with_key("", &k);
+        assert_eq!(longest.chars().count(), MAX_NAME_SUFFIX_LEN);
+        assert_eq!(split_keyed_name(&longest), ("", Some(k.as_str())));
+        assert_eq!(key_labels(Some("k"))[IDEMPOTENCY_LABEL], "k");
+        assert!(key_labels(None).is_empty());
+        assert!(!has_other_labels(&key_labels(Some("k"))));
+        assert!(has_other_labels(&Labels::from([(
+            "team".to_owned(),
+            "x".to_owned()
+        )])));
     }
 }

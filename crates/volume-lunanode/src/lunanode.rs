@@ -184,7 +184,7 @@ impl LunaNode {
     /// (so states and attachments are exact), filtered by `query` here:
     /// LunaNode filters only by region.
     pub(crate) async fn list_page(&self, query: &ListVolumes) -> Result<Page<Volume>> {
-        if idem::has_other_labels(&query.labels) {
+        if idempotency::has_other_labels(&query.labels) {
             // LunaNode volumes have no labels but the key: none matches.
             return Ok(Page::last(Vec::new()));
         }
@@ -193,7 +193,7 @@ impl LunaNode {
             // The key is in the list's names: only the volumes that carry
             // it are read with `volume/info` (an idempotency lookup costs
             // one `volume/list` and one `info`, however many volumes).
-            listed.retain(|l| idem::split_name(&l.name).1 == Some(key.as_str()));
+            listed.retain(|l| idempotency::split_keyed_name(&l.name).1 == Some(key.as_str()));
         }
         let region = self.region.clone();
         let volumes: Vec<Option<Volume>> = stream::iter(listed)
@@ -253,7 +253,7 @@ impl LunaNode {
 
     pub(crate) async fn create(&self, req: &CreateVolume) -> Result<Volume> {
         rules::check_name("name", &req.name)?;
-        if idem::has_other_labels(&req.labels) {
+        if idempotency::has_other_labels(&req.labels) {
             return Err(Error::invalid_input(
                 "labels",
                 "LunaNode volumes have no labels (only an idempotency key, kept in the name)",
@@ -374,7 +374,7 @@ impl LunaNode {
             let key = listed
                 .iter()
                 .find(|l| l.id == id.as_str())
-                .and_then(|l| idem::split_name(&l.name).1);
+                .and_then(|l| idempotency::split_keyed_name(&l.name).1);
             let label = idem::keyed_label(name, key)?;
             self.client.rename(id.as_str(), &label).await?;
         }
@@ -474,7 +474,7 @@ impl LunaNode {
 
     pub(crate) async fn snapshot(&self, req: &CreateSnapshot) -> Result<Snapshot> {
         rules::check_name("name", &req.name)?;
-        if idem::has_other_labels(&req.labels) {
+        if idempotency::has_other_labels(&req.labels) {
             return Err(Error::invalid_input(
                 "labels",
                 "LunaNode snapshots have no labels (only an idempotency key, kept in the name)",

@@ -25,6 +25,7 @@
 //! and the label `vrs-idem` (see [`idem`](crate::idem)). Hosts are the core's instances: `active` is running, `inactive`
 //! stopped.
 
+use volume_core::idempotency;
 use volume_core::{
     Attachment, Error, Instance, InstanceId, InstanceState, RegionId, Result, Size, Snapshot,
     SnapshotId, SnapshotState, Volume, VolumeId, VolumeState,
@@ -121,7 +122,7 @@ pub(crate) fn volume(w: &RancherVolume, fallback_region: &RegionId) -> Result<Vo
         }
     }
     v.volume_type = w.driver.clone().filter(|d| !d.is_empty());
-    v.labels = idem::labels(idem::key_in_description(w.description.as_deref()));
+    v.labels = idempotency::key_labels(idem::key_in_description(w.description.as_deref()));
     v.created_at = w.created_at();
     Ok(v)
 }
@@ -136,7 +137,7 @@ pub(crate) fn snapshot(w: &RancherSnapshot, size: Size, fallback: &RegionId) -> 
         Some(v) => Some(VolumeId::new(v).map_err(|e| bad("a volume id", v, &e))?),
         None => None,
     };
-    let (name, key) = idem::split_name(&w.name);
+    let (name, key) = idempotency::split_keyed_name(&w.name);
     let mut s = Snapshot::new(
         id,
         name.to_owned(),
@@ -146,7 +147,7 @@ pub(crate) fn snapshot(w: &RancherSnapshot, size: Size, fallback: &RegionId) -> 
         snapshot_state(w),
     );
     s.raw_state = w.state.clone();
-    s.labels = idem::labels(key);
+    s.labels = idempotency::key_labels(key);
     s.created_at = w.created_at();
     Ok(s)
 }

@@ -219,7 +219,7 @@ impl Rancher {
             return Err(Error::unsupported("attach_volume", PROVIDER));
         }
         check_name("name", &request.name)?;
-        if idem::has_other_labels(&request.labels) {
+        if idempotency::has_other_labels(&request.labels) {
             return Err(Error::invalid_input(
                 "labels",
                 "Rancher volumes have no labels (only an idempotency key, kept as the description)",
@@ -271,7 +271,7 @@ impl Rancher {
     async fn core_create_snapshot(&self, request: &CreateSnapshot) -> Result<Snapshot> {
         self.snapshots_supported("create_snapshot")?;
         check_name("name", &request.name)?;
-        if idem::has_other_labels(&request.labels) {
+        if idempotency::has_other_labels(&request.labels) {
             return Err(Error::invalid_input(
                 "labels",
                 "Rancher snapshots have no labels (only an idempotency key, kept in the name)",
@@ -279,7 +279,7 @@ impl Rancher {
         }
         let name = match request.idempotency_key() {
             Some(key) => {
-                let keyed = idem::name_with(&request.name, key);
+                let keyed = idempotency::name_with_key(&request.name, key);
                 if keyed.chars().count() > MAX_NAME_LEN {
                     return Err(Error::invalid_input(
                         "name",
