@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use futures::{stream, StreamExt, TryStreamExt};
 use volume_core::idempotency::{self, IDEMPOTENCY_LABEL};
+use volume_core::http::BackoffConfig;
 use volume_core::storage::check_grow;
+use volume_core::wait::{self, Until, WaitConfig};
 use volume_core::{
     CreateSnapshot, CreateVolume, Error, Instance, InstanceId, ListSnapshots, ListVolumes, Page,
     RegionId, ResourceKind, Result, Size, Snapshot, SnapshotId, SnapshotState, UpdateVolume,
@@ -230,25 +232,17 @@ impl LunaNode {
     }
 
     /// Waits until volume `id` is no longer in a transition.
+    /// Volume `id` once it is out of its transient states, polled every
+    /// [`Polling::interval`] for at most [`Polling::max_wait`] by the
+    /// core's waiter (an error state ends the wait with [`Error::Failed`]).
     async fn settled(&self, id: &VolumeId) -> Result<Volume> {
-        let start = tokio::time::Instant::now();
-        let mut seen = Vec::new();
-        for _ in 0..100_000 {
-            let v = self.get(id).await?;
-            if !v.state.is_transient() {
-                return Ok(v);
-            }
-            seen.push(v.raw_state.clone());
-            if start.elapsed() >= self.polling.max_wait {
-                break;
-            }
-            tokio::time::sleep(self.polling.interval).await;
-        }
-        Err(Error::Timeout {
-            what: format!("volume {id} to settle"),
-            waited: start.elapsed(),
-            last_seen: seen.pop(),
-        })
+        let every = BackoffConfig::new(self.polling.interval, self.polling.interval);
+        let config = WaitConfig::new(every, self.polling.max_wait);
+        let until = Until::matches(|v: &Volume| !v.state.is_transient());
+        let waited = wait::poll(id.as_str(), until, &config, || self.get(id)).await?;
+        waited
+            .resource
+            .ok_or_else(|| Error::not_found(ResourceKind::Volume, id.as_str()))
     }
 
     pub(crate) async fn create(&self, req: &CreateVolume) -> Result<Volume> {
