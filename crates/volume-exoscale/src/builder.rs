@@ -77,7 +77,7 @@ impl fmt::Debug for ExoscaleBuilder {
         });
         f.debug_struct("ExoscaleBuilder")
             .field("api_key", &self.api_key)
-            .field("api_secret", &self.api_secret.as_ref().map(|_| "******"))
+            .field("api_secret", &self.api_secret)
             .field("zone", &self.zone)
             .field("endpoint", &endpoint)
             .field("options", &self.options)

@@ -54,7 +54,7 @@ impl fmt::Debug for LinodeBuilder {
             None => DEFAULT_BASE_URL.to_owned(),
         };
         f.debug_struct("LinodeBuilder")
-            .field("token", &self.token.as_ref().map(|_| "******"))
+            .field("token", &self.token)
             .field("base_url", &base_url)
             .field("options", &self.options)
             .finish_non_exhaustive()

@@ -158,7 +158,7 @@ impl fmt::Debug for RancherBuilder {
         f.debug_struct("RancherBuilder")
             .field("url", &url)
             .field("access_key", &self.access_key)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "******"))
+            .field("secret_key", &self.secret_key)
             .field("project", &self.project)
             .field("version", &self.version)
             .field("driver", &self.driver)
