@@ -241,6 +241,33 @@ fn finish_error(error: Error, context: &ErrorContext<'_>) -> Error {
     error
 }
 
+/// Whether a failed attempt may have reached the provider and taken
+/// effect: a 5xx or 408 answer, or an answer lost after sending.
+fn may_have_acted(error: &Error) -> bool {
+    match error {
+        Error::Transport { source, .. } => !source
+            .as_deref()
+            .and_then(|s| s.downcast_ref::<reqwest::Error>())
+            .is_some_and(|e| e.is_connect() && !e.is_timeout()),
+        other => other
+            .api()
+            .is_some_and(|api| api.status >= 500 || api.status == 408),
+    }
+}
+
+/// A DELETE repeated after an attempt that may have taken effect, answered
+/// 404: that attempt may well have deleted it. Said as "outcome unknown"
+/// on the not-found error, so the caller is not told flatly that what it
+/// deleted never existed.
+fn gone_after_retry(mut error: Error, method: &Method, earlier_may_have_acted: bool) -> Error {
+    if earlier_may_have_acted && method == Method::DELETE {
+        if let Error::NotFound { api: Some(api), .. } = &mut error {
+            api.outcome_unknown = true;
+        }
+    }
+    error
+}
+
 /// A reqwest failure as an [`Error::Transport`], with the URL stripped of
 /// secrets and the outcome said.
 fn transport_error(error: reqwest::Error, method: &Method, url: &Url, idempotent: bool) -> Error {
@@ -529,6 +556,10 @@ impl Transport {
         let mut attempt: u32 = 0;
         let mut sent: u32 = 0;
         let mut replayed_after_401 = false;
+        // Whether an earlier attempt may have taken effect (its answer was
+        // a 5xx or 408, or lost after sending): a repeated DELETE that then
+        // finds nothing may have been done by that attempt.
+        let mut earlier_may_have_acted = false;
         loop {
             attempt += 1;
             sent += 1;
@@ -620,6 +651,8 @@ impl Transport {
                 // Not worth repeating: the same answer would come back.
                 Err(ReadError::TooLarge(error)) => return Err(error),
             };
+            let error = gone_after_retry(error, &method, earlier_may_have_acted);
+            earlier_may_have_acted |= may_have_acted(&error);
 
             match retry_delay(
                 &error,
@@ -855,6 +888,19 @@ mod tests {
 
     fn ctx<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> ErrorContext<'a> {
         ErrorContext::new("p", StatusCode::from_u16(status).unwrap(), headers, body)
+    }
+
+    #[test]
+    fn a_delete_that_finds_nothing_after_a_lost_attempt_is_outcome_unknown() {
+        let h = HeaderMap::new();
+        let busy = default_error_mapper(&ctx(503, &h, b"busy"));
+        assert!(may_have_acted(&busy));
+        assert!(!may_have_acted(&default_error_mapper(&ctx(400, &h, b"no"))));
+        let gone = || default_error_mapper(&ctx(404, &h, b"gone"));
+        assert!(gone_after_retry(gone(), &Method::DELETE, true).outcome_unknown());
+        // The first attempt, or a GET, or after a refusal: a plain not-found.
+        assert!(!gone_after_retry(gone(), &Method::DELETE, false).outcome_unknown());
+        assert!(!gone_after_retry(gone(), &Method::GET, true).outcome_unknown());
     }
 
     #[test]
