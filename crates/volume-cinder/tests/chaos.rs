@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use volume_cinder::{CinderBuilder, Domain};
 use volume_core::http::{BackoffConfig, RetryConfig};
-use volume_sim::engine::Delays;
+use volume_sim::engine::{Delays, SimOp};
 use volume_sim::fake::cinder::{CinderFake, DEFAULT_DOMAIN, DEFAULT_PASSWORD, DEFAULT_PROJECT, DEFAULT_USER};
 use volume_sim::testing::chaos::{run_matrix, ChaosBackend};
 use volume_sim::testing::Served;
@@ -35,7 +35,9 @@ async fn every_operation_under_every_fault() {
         client.connect().await.expect("logged in to the fake");
         let engine = fake.engine().clone();
         let tenant = fake.project_id().to_owned();
+        // A clone is `POST /volumes` with `source_volid`: the fake counts a create.
         ChaosBackend::new(Served::new(client, server), engine, tenant)
+            .with_route(SimOp::CloneVolume, SimOp::CreateVolume)
     })
     .await;
     println!("{report}");

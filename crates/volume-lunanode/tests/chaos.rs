@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use volume_core::http::{BackoffConfig, RetryConfig};
 use volume_lunanode::{LunaNodeBuilder, Polling};
-use volume_sim::engine::Delays;
+use volume_sim::engine::{Delays, SimOp};
 use volume_sim::fake::lunanode::{LunaNodeFake, DEFAULT_API_ID, DEFAULT_API_KEY, DEFAULT_TENANT};
 use volume_sim::testing::chaos::{run_matrix, ChaosBackend};
 use volume_sim::testing::Served;
@@ -37,7 +37,10 @@ async fn every_operation_under_every_fault() {
             .build()
             .expect("a client of the fake");
         let engine = fake.engine().clone();
+        // LunaNode has no snapshot-info call: the client reads one snapshot
+        // from `volume/snapshot-list`, which the fake counts as a listing.
         ChaosBackend::new(Served::new(client, server), engine, DEFAULT_TENANT)
+            .with_route(SimOp::GetSnapshot, SimOp::ListSnapshots)
     })
     .await;
     println!("{report}");

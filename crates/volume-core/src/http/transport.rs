@@ -255,14 +255,16 @@ fn may_have_acted(error: &Error) -> bool {
     }
 }
 
-/// A DELETE repeated after an attempt that may have taken effect, answered
-/// 404: that attempt may well have deleted it. Said as "outcome unknown"
-/// on the not-found error, so the caller is not told flatly that what it
-/// deleted never existed.
+/// A DELETE repeated after an attempt that may have taken effect, refused
+/// as not found or not in a state to delete (400, 404, 405, 409, 410,
+/// 422): that attempt may well have done it. Said as "outcome unknown" on
+/// the error, so the caller is not told flatly that its delete failed.
 fn gone_after_retry(mut error: Error, method: &Method, earlier_may_have_acted: bool) -> Error {
     if earlier_may_have_acted && method == Method::DELETE {
-        if let Error::NotFound { api: Some(api), .. } = &mut error {
-            api.outcome_unknown = true;
+        if let Some(api) = error.api_mut() {
+            if matches!(api.status, 400 | 404 | 405 | 409 | 410 | 422) {
+                api.outcome_unknown = true;
+            }
         }
     }
     error
@@ -901,6 +903,11 @@ mod tests {
         // The first attempt, or a GET, or after a refusal: a plain not-found.
         assert!(!gone_after_retry(gone(), &Method::DELETE, false).outcome_unknown());
         assert!(!gone_after_retry(gone(), &Method::GET, true).outcome_unknown());
+        // Cattle refuses a second remove of a removed resource with a 405.
+        let refused = default_error_mapper(&ctx(405, &h, b"Method not allowed"));
+        assert!(gone_after_retry(refused, &Method::DELETE, true).outcome_unknown());
+        let denied = default_error_mapper(&ctx(403, &h, b"no"));
+        assert!(!gone_after_retry(denied, &Method::DELETE, true).outcome_unknown());
     }
 
     #[test]

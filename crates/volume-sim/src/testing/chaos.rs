@@ -206,6 +206,7 @@ pub struct ChaosBackend {
     engine: Engine,
     tenant: String,
     hidden: Vec<VolumeState>,
+    routes: Vec<(SimOp, SimOp)>,
 }
 
 impl ChaosBackend {
@@ -217,7 +218,17 @@ impl ChaosBackend {
             engine,
             tenant: tenant.into(),
             hidden: Vec::new(),
+            routes: Vec::new(),
         }
+    }
+
+    /// Says that this client does `op` through the request its fake counts
+    /// as `served_as` (Cinder clones with `POST /volumes`, a create; LunaNode
+    /// reads one snapshot from the snapshot list): `op`'s cells arm their
+    /// fault on `served_as`.
+    pub fn with_route(mut self, op: SimOp, served_as: SimOp) -> Self {
+        self.routes.push((op, served_as));
+        self
     }
 
     /// Volume states the provider's wire has no word for, which its fake
@@ -582,6 +593,16 @@ impl Cell {
         &*self.backend.storage
     }
 
+    /// The operation the fault is armed on: the cell's, or the one its
+    /// fake serves it as.
+    fn armed_op(&self) -> SimOp {
+        self.backend
+            .routes
+            .iter()
+            .find(|(op, _)| *op == self.op)
+            .map_or(self.op, |(_, served)| *served)
+    }
+
     fn name(&self, what: &str) -> String {
         format!("chaos-{}-{what}", self.params.tag)
     }
@@ -621,7 +642,8 @@ impl Cell {
         }
         let engine = &self.backend.engine;
         let already = engine.injected().len();
-        engine.inject(FaultRule::new(self.params.fault.clone()).on(self.op).times(1));
+        let armed = self.armed_op();
+        engine.inject(FaultRule::new(self.params.fault.clone()).on(armed).times(1));
         let called = tokio::time::timeout(
             CALL_TIMEOUT,
             AssertUnwindSafe(self.call(&fixtures)).catch_unwind(),
@@ -644,18 +666,22 @@ impl Cell {
         };
         let fired = engine.injected()[already..]
             .iter()
-            .any(|i| i.op == self.op);
+            .any(|i| i.op == armed);
         if !fired {
             return Err(format!(
-                "the {} fault never reached {:?} (the call answered {}): the cell tested nothing",
+                "the {} fault never reached {armed:?} (the call answered {}): the cell tested nothing",
                 self.kind,
-                self.op,
                 describe(&result)
             ));
         }
         let after = self.observe().await?;
-        self.judge(&fixtures, &result, &before, &after)
-            .map_err(|why| format!("{why}; the call answered {}", describe(&result)))
+        self.judge(&fixtures, &result, &before, &after).map_err(|why| {
+            format!(
+                "{why}; the call answered {}; {}",
+                describe(&result),
+                self.engine_view(&fixtures)
+            )
+        })
     }
 
     /// An unsupported operation, called with the fault armed: it must
@@ -663,7 +689,7 @@ impl Cell {
     async fn unsupported(&self, fixtures: &Fixtures) -> Result<Outcome, String> {
         self.backend
             .engine
-            .inject(FaultRule::new(self.params.fault.clone()).on(self.op).times(1));
+            .inject(FaultRule::new(self.params.fault.clone()).on(self.armed_op()).times(1));
         let result = tokio::time::timeout(CALL_TIMEOUT, self.call(fixtures))
             .await
             .map_err(|_| format!("the call did not return within {CALL_TIMEOUT:?} (hung)"))?;
@@ -1296,6 +1322,33 @@ impl Cell {
                 }
             },
         }
+    }
+
+    /// What the engine holds of the cell's fixtures, for failure messages.
+    fn engine_view(&self, fx: &Fixtures) -> String {
+        let b = &self.backend;
+        b.engine.with(|c| {
+            let mut view = Vec::new();
+            if let Some(id) = &fx.volume {
+                view.push(match c.get_volume(&b.tenant, id) {
+                    Ok(v) => format!("volume {id} {}", v.state),
+                    Err(_) => format!("volume {id} absent"),
+                });
+            }
+            if let Some(id) = &fx.snapshot {
+                view.push(match c.get_snapshot(&b.tenant, id) {
+                    Ok(x) => format!("snapshot {id} {}", x.state),
+                    Err(_) => format!("snapshot {id} absent"),
+                });
+            }
+            if let Some(id) = &fx.backup {
+                view.push(match c.get_backup(&b.tenant, id) {
+                    Ok(x) => format!("backup {id} {}", x.state),
+                    Err(_) => format!("backup {id} absent"),
+                });
+            }
+            format!("the engine has: {}", view.join(", "))
+        })
     }
 
     /// The engine's state of the target volume, when it is one the
