@@ -373,22 +373,72 @@ where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = ChaosBackend>,
 {
-    let start = Instant::now();
-    let base_seed = env_seed(CHAOS_BASE_ENV).unwrap_or(DEFAULT_BASE_SEED);
-    let seeds: Vec<u64> = match env_seed(CHAOS_SEED_ENV) {
-        Some(seed) => vec![seed],
-        None => {
-            let mut rng = StdRng::seed_from_u64(base_seed);
-            let mut seeds = Vec::new();
-            for op in 0..OPERATIONS.len() {
-                for fault in 0..FaultKind::ALL.len() {
-                    let variation = rng.random::<u64>() >> 16;
-                    seeds.push(cell_seed(variation, op, fault));
-                }
-            }
-            seeds
+    Matrix::from_env().run(name, factory).await
+}
+
+/// Which cells a run covers: the whole matrix from a base seed, or one
+/// cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Matrix {
+    base_seed: u64,
+    only: Option<u64>,
+}
+
+impl Matrix {
+    /// Every cell, their seeds drawn from `base_seed`.
+    pub const fn new(base_seed: u64) -> Self {
+        Self {
+            base_seed,
+            only: None,
         }
-    };
+    }
+
+    /// The cells the environment asks for: the one cell of
+    /// [`CHAOS_SEED_ENV`], else every cell from [`CHAOS_BASE_ENV`] or
+    /// [`DEFAULT_BASE_SEED`].
+    ///
+    /// # Panics
+    /// When either variable is set to something that is not a seed.
+    pub fn from_env() -> Self {
+        Self {
+            base_seed: env_seed(CHAOS_BASE_ENV).unwrap_or(DEFAULT_BASE_SEED),
+            only: env_seed(CHAOS_SEED_ENV),
+        }
+    }
+
+    /// The seeds of the cells this run covers, in matrix order.
+    pub fn seeds(&self) -> Vec<u64> {
+        if let Some(seed) = self.only {
+            return vec![seed];
+        }
+        let mut rng = StdRng::seed_from_u64(self.base_seed);
+        let mut seeds = Vec::new();
+        for op in 0..OPERATIONS.len() {
+            for fault in 0..FaultKind::ALL.len() {
+                let variation = rng.random::<u64>() >> 16;
+                seeds.push(cell_seed(variation, op, fault));
+            }
+        }
+        seeds
+    }
+
+    /// Runs the cells on backends `factory` makes from each cell's seed
+    /// (as [`run_matrix`]).
+    pub async fn run<F, Fut>(&self, name: &str, factory: F) -> ChaosReport
+    where
+        F: Fn(u64) -> Fut,
+        Fut: Future<Output = ChaosBackend>,
+    {
+        run_cells(name, self.base_seed, &self.seeds(), factory).await
+    }
+}
+
+async fn run_cells<F, Fut>(name: &str, base_seed: u64, seeds: &[u64], factory: F) -> ChaosReport
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = ChaosBackend>,
+{
+    let start = Instant::now();
     let factory = &factory;
     let outcomes: Vec<(u64, Outcome)> = futures::stream::iter(seeds.iter().copied())
         .map(|seed| async move { (seed, run_cell(seed, factory).await) })
