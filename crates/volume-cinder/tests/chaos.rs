@@ -8,7 +8,9 @@ use std::time::Duration;
 use volume_cinder::{CinderBuilder, Domain};
 use volume_core::http::{BackoffConfig, RetryConfig};
 use volume_sim::engine::{Delays, SimOp};
-use volume_sim::fake::cinder::{CinderFake, DEFAULT_DOMAIN, DEFAULT_PASSWORD, DEFAULT_PROJECT, DEFAULT_USER};
+use volume_sim::fake::cinder::{
+    CinderFake, DEFAULT_DOMAIN, DEFAULT_PASSWORD, DEFAULT_PROJECT, DEFAULT_USER,
+};
 use volume_sim::testing::chaos::{run_matrix, ChaosBackend};
 use volume_sim::testing::Served;
 

@@ -89,8 +89,8 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use volume_core::idempotency::IdempotencyKey;
 use volume_core::http::BackoffConfig;
+use volume_core::idempotency::IdempotencyKey;
 use volume_core::{
     BackupId, BackupState, BlockStorage, BlockStorageExt, Capabilities, CloneVolume, CreateBackup,
     CreateSnapshot, CreateVolume, Error, InstanceId, ListBackups, ListSnapshots, ListVolumes,
@@ -317,13 +317,20 @@ impl fmt::Display for ChaosReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "chaos matrix for {} (base seed {:#x}): {} cells ({} operations x {} faults), {} passed \
+            "chaos matrix for {} (base seed {:#x}): {} cells ({}), {} passed \
              ({} checked in the engine), {} unsupported, {} failed, in {:.1?}",
             self.name,
             self.base_seed,
             self.cells,
-            OPERATIONS.len(),
-            FaultKind::ALL.len(),
+            if self.cells == OPERATIONS.len() * FaultKind::ALL.len() {
+                format!(
+                    "{} operations x {} faults",
+                    OPERATIONS.len(),
+                    FaultKind::ALL.len()
+                )
+            } else {
+                "a replay".to_owned()
+            },
             self.passed,
             self.engine_checked,
             self.unsupported,
@@ -707,16 +714,11 @@ impl Cell {
                 ))
             }
             Ok(Err(panic)) => {
-                return Err(format!(
-                    "the client panicked: {}",
-                    panic_message(&*panic)
-                ))
+                return Err(format!("the client panicked: {}", panic_message(&*panic)))
             }
             Ok(Ok(result)) => result,
         };
-        let fired = engine.injected()[already..]
-            .iter()
-            .any(|i| i.op == armed);
+        let fired = engine.injected()[already..].iter().any(|i| i.op == armed);
         if !fired {
             return Err(format!(
                 "the {} fault never reached {armed:?} (the call answered {}): the cell tested nothing",
@@ -725,21 +727,24 @@ impl Cell {
             ));
         }
         let after = self.observe().await?;
-        self.judge(&fixtures, &result, &before, &after).map_err(|why| {
-            format!(
-                "{why}; the call answered {}; {}",
-                describe(&result),
-                self.engine_view(&fixtures)
-            )
-        })
+        self.judge(&fixtures, &result, &before, &after)
+            .map_err(|why| {
+                format!(
+                    "{why}; the call answered {}; {}",
+                    describe(&result),
+                    self.engine_view(&fixtures)
+                )
+            })
     }
 
     /// An unsupported operation, called with the fault armed: it must
     /// answer `Unsupported`.
     async fn unsupported(&self, fixtures: &Fixtures) -> Result<Outcome, String> {
-        self.backend
-            .engine
-            .inject(FaultRule::new(self.params.fault.clone()).on(self.armed_op()).times(1));
+        self.backend.engine.inject(
+            FaultRule::new(self.params.fault.clone())
+                .on(self.armed_op())
+                .times(1),
+        );
         let result = tokio::time::timeout(CALL_TIMEOUT, self.call(fixtures))
             .await
             .map_err(|_| format!("the call did not return within {CALL_TIMEOUT:?} (hung)"))?;
@@ -935,7 +940,10 @@ impl Cell {
                 Returned::Nothing
             }
             SimOp::RestoreBackup => id(s
-                .restore_backup(&backup(), &RestoreBackup::to_new_volume(self.name("restored")))
+                .restore_backup(
+                    &backup(),
+                    &RestoreBackup::to_new_volume(self.name("restored")),
+                )
                 .await?),
             SimOp::ListInstances => {
                 let page = s.list_instances(None).await?;
@@ -973,7 +981,9 @@ impl Cell {
                 .list_all_snapshots(ListSnapshots::new())
                 .try_collect()
                 .await
-                .map_err(|e| format!("listing snapshots once the fault was disarmed failed: {e}"))?;
+                .map_err(|e| {
+                    format!("listing snapshots once the fault was disarmed failed: {e}")
+                })?;
             for x in snapshots {
                 if x.state != SnapshotState::Deleted {
                     world.snapshots.insert(x.id.to_string(), x.state);
@@ -1065,8 +1075,10 @@ impl Cell {
         let gone = |b: &BTreeSet<&String>, a: &BTreeSet<&String>| {
             b.difference(a).map(|s| (*s).clone()).collect::<Vec<_>>()
         };
-        let (bv, av): (BTreeSet<_>, BTreeSet<_>) =
-            (before.volumes.keys().collect(), after.volumes.keys().collect());
+        let (bv, av): (BTreeSet<_>, BTreeSet<_>) = (
+            before.volumes.keys().collect(),
+            after.volumes.keys().collect(),
+        );
         for id in gone(&bv, &av) {
             if !(deleting(SimOp::DeleteVolume) && Some(&id) == target_volume.as_ref()) {
                 return Err(format!("volume {id} vanished"));
@@ -1083,8 +1095,10 @@ impl Cell {
                 return Err(format!("snapshot {id} vanished"));
             }
         }
-        let (bb, ab): (BTreeSet<_>, BTreeSet<_>) =
-            (before.backups.keys().collect(), after.backups.keys().collect());
+        let (bb, ab): (BTreeSet<_>, BTreeSet<_>) = (
+            before.backups.keys().collect(),
+            after.backups.keys().collect(),
+        );
         for id in gone(&bb, &ab) {
             if !(deleting(SimOp::DeleteBackup)
                 && Some(&id) == fx.backup.as_ref().map(ToString::to_string).as_ref())
@@ -1094,13 +1108,21 @@ impl Cell {
         }
         let made = self.made();
         let news = [
-            (Made::Volume, "volume", new_ids(&before.volumes, &after.volumes)),
+            (
+                Made::Volume,
+                "volume",
+                new_ids(&before.volumes, &after.volumes),
+            ),
             (
                 Made::Snapshot,
                 "snapshot",
                 new_ids(&before.snapshots, &after.snapshots),
             ),
-            (Made::Backup, "backup", new_ids(&before.backups, &after.backups)),
+            (
+                Made::Backup,
+                "backup",
+                new_ids(&before.backups, &after.backups),
+            ),
         ];
         for (kind, word, new) in news {
             if Some(kind) != made && !new.is_empty() {
@@ -1126,7 +1148,10 @@ impl Cell {
                     .collect();
                 (
                     new,
-                    after.engine_volumes.difference(&before.engine_volumes).count(),
+                    after
+                        .engine_volumes
+                        .difference(&before.engine_volumes)
+                        .count(),
                     states,
                 )
             }
@@ -1168,7 +1193,10 @@ impl Cell {
             ));
         }
         if listed.len() > 1 {
-            return Err(format!("duplicates: {} resources made ({listed:?})", listed.len()));
+            return Err(format!(
+                "duplicates: {} resources made ({listed:?})",
+                listed.len()
+            ));
         }
         let keyed = self.op != SimOp::CloneVolume && self.op != SimOp::RestoreBackup;
         match result {
@@ -1252,15 +1280,17 @@ impl Cell {
                 }
             }
             Err(e) => match self.kind {
-                FaultKind::Latency | FaultKind::Stuck | FaultKind::ErrorState => {
-                    Err(format!("a read failed under a fault that leaves reads alone: {e}"))
-                }
+                FaultKind::Latency | FaultKind::Stuck | FaultKind::ErrorState => Err(format!(
+                    "a read failed under a fault that leaves reads alone: {e}"
+                )),
                 FaultKind::ErrorBefore | FaultKind::RateLimited => self.expected_error(e),
                 FaultKind::ErrorAfter | FaultKind::DropConnection => {
                     if e.is_retryable() {
                         Ok(())
                     } else {
-                        Err(format!("a read failed with an error that is not retryable: {e}"))
+                        Err(format!(
+                            "a read failed with an error that is not retryable: {e}"
+                        ))
                     }
                 }
             },
@@ -1286,7 +1316,11 @@ impl Cell {
             Err(format!(
                 "the error is not of the kind a {} ({}) should give: {e:?}",
                 self.kind,
-                if status == 0 { "-".to_owned() } else { status.to_string() }
+                if status == 0 {
+                    "-".to_owned()
+                } else {
+                    status.to_string()
+                }
             ))
         }
     }
@@ -1306,7 +1340,7 @@ impl Cell {
             _ if upsets => {
                 if result.is_err() && !transition {
                     return Err(
-                        "failed, though the operation has no transition to upset".to_owned(),
+                        "failed, though the operation has no transition to upset".to_owned()
                     );
                 }
                 if !transition {
@@ -1413,7 +1447,11 @@ impl Cell {
     /// Whether the operation's change shows on its target, and the
     /// target's state class, from the fault-free listing.
     fn target_after(&self, fx: &Fixtures, after: &World) -> (bool, Option<Class>) {
-        let vid = fx.volume.as_ref().map(ToString::to_string).unwrap_or_default();
+        let vid = fx
+            .volume
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let volume = after.volumes.get(&vid);
         let vclass = volume.map(|v| Class::of_volume(&v.0));
         match self.op {
@@ -1422,7 +1460,11 @@ impl Cell {
                 vclass,
             ),
             SimOp::DeleteSnapshot => {
-                let id = fx.snapshot.as_ref().map(ToString::to_string).unwrap_or_default();
+                let id = fx
+                    .snapshot
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 let s = after.snapshots.get(&id);
                 (
                     s.is_none_or(|s| *s == SnapshotState::Deleting || s.is_failure()),
@@ -1430,7 +1472,11 @@ impl Cell {
                 )
             }
             SimOp::DeleteBackup => {
-                let id = fx.backup.as_ref().map(ToString::to_string).unwrap_or_default();
+                let id = fx
+                    .backup
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 let b = after.backups.get(&id);
                 (
                     b.is_none_or(|b| *b == BackupState::Deleting || b.is_failure()),
@@ -1458,10 +1504,7 @@ impl Cell {
                 }),
                 vclass,
             ),
-            SimOp::UpdateVolume => (
-                volume.is_some_and(|v| v.3 == self.name("renamed")),
-                vclass,
-            ),
+            SimOp::UpdateVolume => (volume.is_some_and(|v| v.3 == self.name("renamed")), vclass),
             _ => (false, vclass),
         }
     }
@@ -1523,7 +1566,10 @@ mod tests {
     #[test]
     fn seeds_name_their_cell_and_parse_both_ways() {
         let seed = cell_seed(0xabc, 2, 6);
-        assert_eq!(cell_of(seed), Some((SimOp::CreateVolume, FaultKind::DropConnection)));
+        assert_eq!(
+            cell_of(seed),
+            Some((SimOp::CreateVolume, FaultKind::DropConnection))
+        );
         assert_eq!(cell_of(cell_seed(1, 19, 0)), None);
         assert_eq!(parse_seed(&format!("{seed:#x}")), Some(seed));
         assert_eq!(parse_seed(&seed.to_string()), Some(seed));
