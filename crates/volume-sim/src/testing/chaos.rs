@@ -48,6 +48,20 @@
 //! Operations the backend's [`Capabilities`] leave out must answer
 //! [`Error::Unsupported`]; their cells count as unsupported, not passed.
 //!
+//! # What a provider's wire cannot say
+//!
+//! Two facts about a provider are declared by its factory, never guessed
+//! by the matrix:
+//!
+//! - [`ChaosBackend::with_route`]: the client does an operation through a
+//!   request its fake counts as another (Cinder clones with `POST
+//!   /volumes`), so the cell arms its fault there;
+//! - [`ChaosBackend::with_hidden_states`]: volume states the provider has
+//!   no word for (Linode shows `attaching`, `detaching` and `deleting` as
+//!   `active`, as its fake documents). A stuck or failed cell that leaves
+//!   the volume in one is checked in the engine instead, and counted in
+//!   [`ChaosReport::engine_checked`].
+//!
 //! # Seeds and replay
 //!
 //! Each cell's parameters (names, statuses, delays) come from one `u64`
