@@ -20,7 +20,9 @@
 //!
 //! An answer that is not JSON, or has no `success`, is a `Decode` error; a
 //! non-2xx answer (a proxy, an outage) goes through the same mapping when
-//! its body is LunaNode's, else the transport's default.
+//! its body is LunaNode's (a text it does not know then goes by the
+//! status: a 403 is `PermissionDenied`, a 400 `InvalidInput`), else the
+//! transport's default.
 
 use volume_core::http::ErrorContext;
 use volume_core::{ApiError, Error, ResourceKind, VolumeState};
