@@ -128,7 +128,7 @@ pub const DEFAULT_BASE_SEED: u64 = 0xC4A0_5EED;
 /// as hung.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The longest a backend and its fixtures may take to be made.
+/// The longest a backend, its fixtures, or one look at the world may take.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many cells run at once (each on a backend of its own).
@@ -414,6 +414,14 @@ impl Matrix {
         }
     }
 
+    /// The one cell `seed` names (what [`CHAOS_SEED_ENV`] replays).
+    pub const fn cell(seed: u64) -> Self {
+        Self {
+            base_seed: DEFAULT_BASE_SEED,
+            only: Some(seed),
+        }
+    }
+
     /// The cells the environment asks for: the one cell of
     /// [`CHAOS_SEED_ENV`], else every cell from [`CHAOS_BASE_ENV`] or
     /// [`DEFAULT_BASE_SEED`].
@@ -595,12 +603,21 @@ impl Params {
 /// Everything the client lists, fault-free, and everything the engine holds.
 #[derive(Debug, Default)]
 struct World {
-    volumes: BTreeMap<String, (VolumeState, Size, Option<InstanceId>, String)>,
+    volumes: BTreeMap<String, Seen>,
     snapshots: BTreeMap<String, SnapshotState>,
     backups: BTreeMap<String, BackupState>,
     engine_volumes: BTreeSet<String>,
     engine_snapshots: BTreeSet<String>,
     engine_backups: BTreeSet<String>,
+}
+
+/// What the judge looks at of a listed volume.
+#[derive(Debug)]
+struct Seen {
+    state: VolumeState,
+    size: Size,
+    attached: Option<InstanceId>,
+    name: String,
 }
 
 /// The kind of resource an operation makes, when it makes one.
@@ -641,6 +658,16 @@ fn quick_wait() -> WaitConfig {
         BackoffConfig::new(Duration::from_millis(2), Duration::from_millis(50)),
         Duration::from_secs(10),
     )
+}
+
+/// `work`, failing the cell when it takes longer than [`SETUP_TIMEOUT`].
+async fn bounded<T>(
+    what: &str,
+    work: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(SETUP_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| Err(format!("{what} took more than {SETUP_TIMEOUT:?}")))
 }
 
 /// `Err` with `what` and the error, for the `?` of a cell.
@@ -699,11 +726,11 @@ impl Cell {
     }
 
     async fn run(self) -> Result<Outcome, String> {
-        let fixtures = self.fixtures().await?;
+        let fixtures = bounded("making the fixtures", self.fixtures()).await?;
         if !self.supported() {
             return self.unsupported(&fixtures).await;
         }
-        let before = self.observe().await?;
+        let before = bounded("observing the world", self.observe()).await?;
         if before.engine_volumes.is_empty() {
             return Err(format!(
                 "the engine holds no volume of tenant {:?} after the fixtures were made: \
@@ -740,7 +767,7 @@ impl Cell {
                 describe(&result)
             ));
         }
-        let after = self.observe().await?;
+        let after = bounded("observing the world", self.observe()).await?;
         self.judge(&fixtures, &result, &before, &after)
             .map_err(|why| {
                 format!(
@@ -986,9 +1013,15 @@ impl Cell {
                 continue;
             }
             let attached = v.attached_to().cloned();
-            world
-                .volumes
-                .insert(v.id.to_string(), (v.state, v.size, attached, v.name));
+            world.volumes.insert(
+                v.id.to_string(),
+                Seen {
+                    state: v.state,
+                    size: v.size,
+                    attached,
+                    name: v.name,
+                },
+            );
         }
         if self.caps.snapshots {
             let snapshots: Vec<_> = s
@@ -1158,7 +1191,7 @@ impl Cell {
                 let new = new_ids(&before.volumes, &after.volumes);
                 let states = new
                     .iter()
-                    .map(|id| (id.clone(), Class::of_volume(&after.volumes[id].0)))
+                    .map(|id| (id.clone(), Class::of_volume(&after.volumes[id].state)))
                     .collect();
                 (
                     new,
@@ -1467,10 +1500,10 @@ impl Cell {
             .map(ToString::to_string)
             .unwrap_or_default();
         let volume = after.volumes.get(&vid);
-        let vclass = volume.map(|v| Class::of_volume(&v.0));
+        let vclass = volume.map(|v| Class::of_volume(&v.state));
         match self.op {
             SimOp::DeleteVolume => (
-                volume.is_none_or(|v| v.0 == VolumeState::Deleting || v.0.is_failure()),
+                volume.is_none_or(|v| v.state == VolumeState::Deleting || v.state.is_failure()),
                 vclass,
             ),
             SimOp::DeleteSnapshot => {
@@ -1499,26 +1532,31 @@ impl Cell {
             }
             SimOp::AttachVolume => (
                 volume.is_some_and(|v| {
-                    v.2.as_ref() == fx.instance.as_ref()
-                        || matches!(v.0, VolumeState::Attaching)
-                        || v.0.is_failure()
+                    v.attached.as_ref() == fx.instance.as_ref()
+                        || matches!(v.state, VolumeState::Attaching)
+                        || v.state.is_failure()
                 }),
                 vclass,
             ),
             SimOp::DetachVolume => (
                 volume.is_some_and(|v| {
-                    v.2.is_none() || matches!(v.0, VolumeState::Detaching) || v.0.is_failure()
+                    v.attached.is_none()
+                        || matches!(v.state, VolumeState::Detaching)
+                        || v.state.is_failure()
                 }),
                 vclass,
             ),
             SimOp::ResizeVolume => (
                 volume.is_some_and(|v| {
-                    v.1 == self.grown(fx)
-                        || matches!(v.0, VolumeState::Resizing | VolumeState::ErrorResizing)
+                    v.size == self.grown(fx)
+                        || matches!(v.state, VolumeState::Resizing | VolumeState::ErrorResizing)
                 }),
                 vclass,
             ),
-            SimOp::UpdateVolume => (volume.is_some_and(|v| v.3 == self.name("renamed")), vclass),
+            SimOp::UpdateVolume => (
+                volume.is_some_and(|v| v.name == self.name("renamed")),
+                vclass,
+            ),
             _ => (false, vclass),
         }
     }
@@ -1588,5 +1626,17 @@ mod tests {
         assert_eq!(parse_seed(&format!("{seed:#x}")), Some(seed));
         assert_eq!(parse_seed(&seed.to_string()), Some(seed));
         assert_eq!(parse_seed("soon"), None);
+    }
+
+    #[test]
+    fn a_matrix_covers_every_cell_once_and_a_replay_one() {
+        let seeds = Matrix::new(7).seeds();
+        assert_eq!(seeds.len(), OPERATIONS.len() * FaultKind::ALL.len());
+        let cells: std::collections::HashSet<_> =
+            seeds.iter().map(|s| cell_of(*s).unwrap()).collect();
+        assert_eq!(cells.len(), seeds.len());
+        assert_eq!(Matrix::new(7).seeds(), seeds);
+        assert_ne!(Matrix::new(8).seeds(), seeds);
+        assert_eq!(Matrix::cell(seeds[40]).seeds(), [seeds[40]]);
     }
 }
