@@ -20,7 +20,9 @@
 //!
 //! An answer that is not JSON, or has no `success`, is a `Decode` error; a
 //! non-2xx answer (a proxy, an outage) goes through the same mapping when
-//! its body is LunaNode's, else the transport's default.
+//! its body is LunaNode's (a text it does not know then goes by the
+//! status: a 403 is `PermissionDenied`, a 400 `InvalidInput`), else the
+//! transport's default.
 
 use volume_core::http::ErrorContext;
 use volume_core::{ApiError, Error, ResourceKind, VolumeState};
@@ -55,7 +57,12 @@ pub(crate) fn map_error(cx: &ErrorContext<'_>) -> Error {
             if cx.status.as_u16() == 429 || cx.status.is_server_error() {
                 return Error::from_status(api(cx, &e.error), cx.kind, cx.id, cx.retry_after);
             }
-            from_text(cx, &e.error)
+            // Words it knows say more than the status; a text it does not
+            // know leaves the status to say what kind of error it is.
+            match from_text(cx, &e.error) {
+                Error::Api(api) => Error::from_status(*api, cx.kind, cx.id, cx.retry_after),
+                known => known,
+            }
         }
         _ => cx.default_error(),
     }
@@ -306,6 +313,26 @@ mod tests {
             Error::Api(api) => assert_eq!(api.message, "something odd happened"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_non_2xx_answer_with_an_unknown_text_goes_by_its_status() {
+        let headers = HeaderMap::new();
+        let body = br#"{"success":"no","error":"the proxy says no"}"#;
+        let map = |status| map_error(&ErrorContext::new(PROVIDER, status, &headers, body));
+        let e = map(StatusCode::FORBIDDEN);
+        assert!(matches!(e, Error::PermissionDenied { .. }), "{e:?}");
+        let e = map(StatusCode::BAD_REQUEST);
+        assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+        // Known words still win over the status.
+        let body = br#"{"success":"no","error":"volume not found"}"#;
+        let e = map_error(&ErrorContext::new(
+            PROVIDER,
+            StatusCode::BAD_REQUEST,
+            &headers,
+            body,
+        ));
+        assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
     }
 
     #[test]

@@ -241,6 +241,35 @@ fn finish_error(error: Error, context: &ErrorContext<'_>) -> Error {
     error
 }
 
+/// Whether a failed attempt may have reached the provider and taken
+/// effect: a 5xx or 408 answer, or an answer lost after sending.
+fn may_have_acted(error: &Error) -> bool {
+    match error {
+        Error::Transport { source, .. } => !source
+            .as_deref()
+            .and_then(|s| s.downcast_ref::<reqwest::Error>())
+            .is_some_and(|e| e.is_connect() && !e.is_timeout()),
+        other => other
+            .api()
+            .is_some_and(|api| api.status >= 500 || api.status == 408),
+    }
+}
+
+/// A DELETE repeated after an attempt that may have taken effect, refused
+/// as not found or not in a state to delete (400, 404, 405, 409, 410,
+/// 422): that attempt may well have done it. Said as "outcome unknown" on
+/// the error, so the caller is not told flatly that its delete failed.
+fn gone_after_retry(mut error: Error, method: &Method, earlier_may_have_acted: bool) -> Error {
+    if earlier_may_have_acted && method == Method::DELETE {
+        if let Some(api) = error.api_mut() {
+            if matches!(api.status, 400 | 404 | 405 | 409 | 410 | 422) {
+                api.outcome_unknown = true;
+            }
+        }
+    }
+    error
+}
+
 /// A reqwest failure as an [`Error::Transport`], with the URL stripped of
 /// secrets and the outcome said.
 fn transport_error(error: reqwest::Error, method: &Method, url: &Url, idempotent: bool) -> Error {
@@ -529,6 +558,10 @@ impl Transport {
         let mut attempt: u32 = 0;
         let mut sent: u32 = 0;
         let mut replayed_after_401 = false;
+        // Whether an earlier attempt may have taken effect (its answer was
+        // a 5xx or 408, or lost after sending): a repeated DELETE that then
+        // finds nothing may have been done by that attempt.
+        let mut earlier_may_have_acted = false;
         loop {
             attempt += 1;
             sent += 1;
@@ -620,6 +653,8 @@ impl Transport {
                 // Not worth repeating: the same answer would come back.
                 Err(ReadError::TooLarge(error)) => return Err(error),
             };
+            let error = gone_after_retry(error, &method, earlier_may_have_acted);
+            earlier_may_have_acted |= may_have_acted(&error);
 
             match retry_delay(
                 &error,
@@ -855,6 +890,24 @@ mod tests {
 
     fn ctx<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> ErrorContext<'a> {
         ErrorContext::new("p", StatusCode::from_u16(status).unwrap(), headers, body)
+    }
+
+    #[test]
+    fn a_delete_that_finds_nothing_after_a_lost_attempt_is_outcome_unknown() {
+        let h = HeaderMap::new();
+        let busy = default_error_mapper(&ctx(503, &h, b"busy"));
+        assert!(may_have_acted(&busy));
+        assert!(!may_have_acted(&default_error_mapper(&ctx(400, &h, b"no"))));
+        let gone = || default_error_mapper(&ctx(404, &h, b"gone"));
+        assert!(gone_after_retry(gone(), &Method::DELETE, true).outcome_unknown());
+        // The first attempt, or a GET, or after a refusal: a plain not-found.
+        assert!(!gone_after_retry(gone(), &Method::DELETE, false).outcome_unknown());
+        assert!(!gone_after_retry(gone(), &Method::GET, true).outcome_unknown());
+        // Cattle refuses a second remove of a removed resource with a 405.
+        let refused = default_error_mapper(&ctx(405, &h, b"Method not allowed"));
+        assert!(gone_after_retry(refused, &Method::DELETE, true).outcome_unknown());
+        let denied = default_error_mapper(&ctx(403, &h, b"no"));
+        assert!(!gone_after_retry(denied, &Method::DELETE, true).outcome_unknown());
     }
 
     #[test]

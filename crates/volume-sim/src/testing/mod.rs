@@ -18,6 +18,9 @@
 //! - [`Served`]: a conformance factory's backend that owns its fake server,
 //!   so `volume_core::conformance_tests!` runs against a client of a fake
 //!   without leaking anything.
+//! - [`chaos`]: the chaos matrix, every `BlockStorage` operation under every
+//!   kind of fault, judged against the engine and a fault-free listing,
+//!   seeded and replayable cell by cell.
 //!
 //! Enable it in a provider crate's `[dev-dependencies]`:
 //!
@@ -50,6 +53,7 @@
 //! ```
 
 mod catch_all;
+pub mod chaos;
 mod faulted;
 mod pinned;
 mod samples;

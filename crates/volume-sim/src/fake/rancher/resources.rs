@@ -671,9 +671,10 @@ impl Ctx<'_, '_> {
         m.insert("kind".into(), m["type"].clone());
         m.insert("uuid".into(), Value::from(uuid_of(kind, n)));
         put_date(m, "created", Some(rec.created));
+        // Removed once the state says so (a stuck or failed remove is not).
         let removed = rec
             .removing
-            .filter(|(_, done)| *done <= self.now)
+            .filter(|(_, done)| *done <= self.now && state == "removed")
             .map(|(_, done)| self.time(done));
         put_date(m, "removed", removed);
         put_date(m, "removeTime", None);
@@ -1181,10 +1182,19 @@ fn artifact_status(
     now: Duration,
 ) -> (&'static str, &'static str, Option<String>) {
     if let Some((_, done)) = rec.removing {
-        return if done <= now || engine.is_none() {
-            ("removed", "no", None)
-        } else {
-            ("removing", "yes", None)
+        // The engine has the last word: a remove it keeps `removing` (a
+        // stuck one) is still transitioning, and one it failed shows the
+        // process's error, however long ago it began.
+        return match engine {
+            None | Some(("removed", _)) => ("removed", "no", None),
+            Some(("error", _)) => (
+                "removing",
+                "error",
+                Some("Failed to remove: the storage driver reported an error".to_owned()),
+            ),
+            Some(("removing", _)) => ("removing", "yes", None),
+            _ if done <= now => ("removed", "no", None),
+            _ => ("removing", "yes", None),
         };
     }
     match engine {
