@@ -8,8 +8,8 @@ use std::fmt;
 use std::time::Duration;
 
 use futures::{stream, StreamExt, TryStreamExt};
-use volume_core::idempotency::{self, IDEMPOTENCY_LABEL};
 use volume_core::http::BackoffConfig;
+use volume_core::idempotency::{self, IDEMPOTENCY_LABEL};
 use volume_core::storage::check_grow;
 use volume_core::wait::{self, Until, WaitConfig};
 use volume_core::{

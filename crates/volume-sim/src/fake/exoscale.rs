@@ -128,7 +128,7 @@ mod sign;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::Method;
 use serde_json::{json, Map, Value};
@@ -204,9 +204,12 @@ pub const MAX_SIGNATURE_VALIDITY: Duration = Duration::from_secs(3600);
 /// fake runs.
 pub const MAX_KEPT_OPERATIONS: usize = 10_000;
 
-/// How long a fake remembers an operation, on the engine's clock: after
-/// that, its id answers 404 like an unknown one. The fake's own limit
-/// (Exoscale documents none), far beyond any client's polling.
+/// How long a fake remembers an operation by default (see
+/// [`operation_ttl`](FakeBuilder::operation_ttl)): after that, its id
+/// answers 404 like an unknown one. The fake's own limit (Exoscale
+/// documents none), far beyond any client's polling. Measured on the wall
+/// clock, not the engine's: a fake run fast (`--time-scale`) must still
+/// answer a client that polls right away.
 pub const OPERATION_TTL: Duration = Duration::from_secs(3600);
 
 const MIN_SIZE: u64 = 1;
@@ -255,6 +258,7 @@ pub fn policy() -> Policy {
 pub struct ExoscaleConfig {
     keys: Vec<(String, String, String)>,
     zone: String,
+    operation_ttl: Duration,
 }
 
 impl Default for ExoscaleConfig {
@@ -262,6 +266,7 @@ impl Default for ExoscaleConfig {
         Self {
             keys: Vec::new(),
             zone: DEFAULT_ZONE.to_owned(),
+            operation_ttl: OPERATION_TTL,
         }
     }
 }
@@ -271,6 +276,7 @@ impl fmt::Debug for ExoscaleConfig {
         f.debug_struct("ExoscaleConfig")
             .field("keys", &self.keys.len())
             .field("zone", &self.zone)
+            .field("operation_ttl", &self.operation_ttl)
             .finish()
     }
 }
@@ -312,6 +318,13 @@ impl FakeBuilder<ExoscaleDialect> {
     /// The zone served at `/v2` (default [`DEFAULT_ZONE`]).
     pub fn zone(mut self, zone: impl Into<String>) -> Self {
         self.config.zone = zone.into();
+        self
+    }
+
+    /// How long, on the wall clock, an operation answers
+    /// `GET /operation/{id}` (default [`OPERATION_TTL`]).
+    pub fn operation_ttl(mut self, ttl: Duration) -> Self {
+        self.config.operation_ttl = ttl;
         self
     }
 }
@@ -392,6 +405,7 @@ pub struct ExoscaleDialect {
     /// key -> (secret, tenant).
     keys: HashMap<String, (String, String)>,
     zone: RegionId,
+    operation_ttl: Duration,
 }
 
 impl fmt::Debug for ExoscaleDialect {
@@ -443,14 +457,14 @@ struct OpRec {
     gone: bool,
     /// Set once it is no longer pending; it never changes after.
     done: Option<Outcome>,
-    /// When it started, on the engine's clock.
-    at: Duration,
+    /// When it started, on the wall clock.
+    at: Instant,
 }
 
 impl OpRec {
-    /// Whether it is past [`OPERATION_TTL`] at `now`.
-    fn expired(&self, now: Duration) -> bool {
-        now.saturating_sub(self.at) >= OPERATION_TTL
+    /// Whether it is `ttl` old or older.
+    fn expired(&self, ttl: Duration) -> bool {
+        self.at.elapsed() >= ttl
     }
 }
 
@@ -1007,7 +1021,11 @@ impl Dialect for ExoscaleDialect {
                 (DEFAULT_SECRET.to_owned(), DEFAULT_TENANT.to_owned()),
             );
         }
-        Self { keys, zone }
+        Self {
+            keys,
+            zone,
+            operation_ttl: config.operation_ttl,
+        }
     }
 
     fn route(request: &FakeRequest, segs: &[&str]) -> Result<Route, Rejection> {
@@ -1099,6 +1117,7 @@ impl Dialect for ExoscaleDialect {
             tenant: op.tenant,
             zone: &self.zone,
             fault: op.fault,
+            operation_ttl: self.operation_ttl,
         };
         op.run(route, req).map(|v| FakeResponse::json(200, &v))
     }
@@ -1157,6 +1176,7 @@ struct Op<'a> {
     tenant: &'a str,
     zone: &'a RegionId,
     fault: Option<&'a Fault>,
+    operation_ttl: Duration,
 }
 
 impl Op<'_> {
@@ -1198,7 +1218,7 @@ impl Op<'_> {
             reference,
             gone,
             done: None,
-            at: self.c.now(),
+            at: Instant::now(),
         };
         let outcome = outcome_now(self.c, &rec);
         if outcome != Outcome::Pending {
@@ -1208,9 +1228,12 @@ impl Op<'_> {
         self.st.ops.insert(id.clone(), rec);
         self.st.op_order.push_back(id);
         // Oldest first: past the count or the time, forgotten.
-        let now = self.c.now();
         while let Some(oldest) = self.st.op_order.front() {
-            let stale = self.st.ops.get(oldest).is_none_or(|r| r.expired(now));
+            let stale = self
+                .st
+                .ops
+                .get(oldest)
+                .is_none_or(|r| r.expired(self.operation_ttl));
             if self.st.op_order.len() <= MAX_KEPT_OPERATIONS && !stale {
                 break;
             }
@@ -1471,7 +1494,7 @@ impl Op<'_> {
             .st
             .ops
             .get(id)
-            .filter(|r| r.tenant == self.tenant && !r.expired(self.c.now()))
+            .filter(|r| r.tenant == self.tenant && !r.expired(self.operation_ttl))
             .cloned()
             .ok_or_else(not_found)?;
         let outcome = match &rec.done {
