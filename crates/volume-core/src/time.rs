@@ -114,6 +114,12 @@ pub fn format_rfc3339(t: SystemTime) -> String {
 /// A time as providers without a zone print it: naive UTC
 /// `YYYY-MM-DDTHH:MM:SS` (Linode). Clamped to 1970..=9999.
 pub fn format_naive_utc(t: SystemTime) -> String {
+    naive_utc_ascii(t).as_str().to_owned()
+}
+
+/// [`format_naive_utc`] without an allocation: the 19 ASCII characters,
+/// for writers that copy them straight into a response.
+pub fn naive_utc_ascii(t: SystemTime) -> NaiveUtc {
     let secs = t
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -130,8 +136,37 @@ pub fn format_naive_utc(t: SystemTime) -> String {
     put_digits(&mut out[11..13], rem / 3600);
     put_digits(&mut out[14..16], rem % 3600 / 60);
     put_digits(&mut out[17..19], rem % 60);
-    // Only ASCII digits and separators were written.
-    String::from_utf8(out.to_vec()).unwrap_or_default()
+    NaiveUtc(out)
+}
+
+/// A naive UTC time as text ([`naive_utc_ascii`]), kept on the stack.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct NaiveUtc([u8; 19]);
+
+impl NaiveUtc {
+    /// The text, `YYYY-MM-DDTHH:MM:SS`.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("1970-01-01T00:00:00")
+    }
+}
+
+impl std::fmt::Debug for NaiveUtc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for NaiveUtc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for NaiveUtc {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// Writes the last `digits.len()` decimal digits of `n` into `digits`.

@@ -136,7 +136,7 @@ use super::{
 use crate::engine::made_up::mix;
 use crate::engine::{AttachedResize, Control, Delays, Engine, Fault, IdStyle, Policy, SimOp};
 use crate::nbd::ExportSource;
-use volume_core::time::format_naive_utc as naive_utc;
+use volume_core::time::{format_naive_utc as naive_utc, naive_utc_ascii, NaiveUtc};
 
 /// The token a fake accepts when none is configured; it acts for
 /// [`DEFAULT_TENANT`].
@@ -360,7 +360,24 @@ pub const ENTRY: Entry = Entry {
 /// Where Linode says a volume appears on its Linode (`filesystem_path`):
 /// also the volume's NBD export alias.
 pub fn device_path(label: &str) -> String {
-    format!("/dev/disk/by-id/scsi-0Linode_Volume_{label}")
+    DevicePath(label).to_string()
+}
+
+/// [`device_path`] written where it is needed (a response body) without a
+/// `String` of its own.
+#[derive(Debug, Clone, Copy)]
+struct DevicePath<'a>(&'a str);
+
+impl fmt::Display for DevicePath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/dev/disk/by-id/scsi-0Linode_Volume_{}", self.0)
+    }
+}
+
+impl Serialize for DevicePath<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 fn build_from_settings(
@@ -995,7 +1012,7 @@ impl VolumeView {
             region: v.region.as_str(),
             linode_id: self.attached.as_ref().map(|i| num(i.as_str())),
             linode_label: self.linode_label.as_deref(),
-            filesystem_path: device_path(&v.name),
+            filesystem_path: DevicePath(&v.name),
             tags: tags_of(&v.labels),
             hardware_type: "nvme",
             encryption: if self.encryption_enabled {
@@ -1003,8 +1020,8 @@ impl VolumeView {
             } else {
                 "disabled"
             },
-            created: naive_utc(self.created),
-            updated: naive_utc(self.updated),
+            created: naive_utc_ascii(self.created),
+            updated: naive_utc_ascii(self.updated),
             io_ready: v.attached_to().is_some()
                 && matches!(v.state, VolumeState::InUse | VolumeState::Resizing),
             locks: [],
@@ -1072,12 +1089,12 @@ struct VolumeJson<'a> {
     region: &'a str,
     linode_id: Option<Value>,
     linode_label: Option<&'a str>,
-    filesystem_path: String,
+    filesystem_path: DevicePath<'a>,
     tags: Vec<Value>,
     hardware_type: &'static str,
     encryption: &'static str,
-    created: String,
-    updated: String,
+    created: NaiveUtc,
+    updated: NaiveUtc,
     io_ready: bool,
     locks: [(); 0],
 }
@@ -1472,11 +1489,16 @@ impl Op<'_> {
 
     /// A volume as the whole answer, written out once the lock is released.
     fn reply(&self, v: Volume) -> LinodeReply {
+        self.reply_shared(Arc::new(v))
+    }
+
+    /// [`reply`](Self::reply) for a volume the engine shares.
+    fn reply_shared(&self, v: Arc<Volume>) -> LinodeReply {
         LinodeReply(Reply::Volume(Box::new(volume_view(
             self.c,
             self.st,
             self.tenant,
-            Arc::new(v),
+            v,
         ))))
     }
 
@@ -1494,8 +1516,11 @@ impl Op<'_> {
                 Ok(self.volume_listing(volumes, filter, q))
             }
             Route::GetVolume(id) => {
-                let v = self.volume(*id)?;
-                Ok(self.reply(v))
+                let v = self
+                    .c
+                    .get_volume_shared(self.tenant, &volume_id(*id))
+                    .map_err(|_| not_found())?;
+                Ok(self.reply_shared(v))
             }
             Route::CreateVolume => self.create(request),
             Route::UpdateVolume(id) => self.update(*id, request),

@@ -335,6 +335,12 @@ impl Control {
         self.volume_rec(tenant, id).map(|r| (*r.volume).clone())
     }
 
+    /// One volume, shared rather than copied (for readers that only show
+    /// it).
+    pub fn get_volume_shared(&self, tenant: &str, id: &VolumeId) -> Result<Arc<Volume>> {
+        self.volume_rec(tenant, id).map(|r| Arc::clone(&r.volume))
+    }
+
     /// Creates a volume: empty, from a snapshot, a clone or from a backup.
     pub fn create_volume(
         &mut self,
