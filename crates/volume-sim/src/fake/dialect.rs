@@ -18,6 +18,7 @@
 //! provider's.
 
 use std::fmt;
+use std::sync::Arc;
 
 use volume_core::RegionId;
 
@@ -32,16 +33,18 @@ pub type Answer = Result<FakeResponse, Rejection>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The engine tenant whose resources the request sees.
-    pub tenant: String,
+    pub tenant: Arc<str>,
     /// What rate limits count against (the API key or token id). It is
     /// kept in memory only while a rate limit is configured, and never
     /// printed.
-    pub credential: String,
+    pub credential: Arc<str>,
 }
 
 impl Principal {
-    /// A principal acting for `tenant`, counted under `credential`.
-    pub fn new(tenant: impl Into<String>, credential: impl Into<String>) -> Self {
+    /// A principal acting for `tenant`, counted under `credential`. Shared
+    /// strings, so that a dialect that keeps its credentials as `Arc<str>`
+    /// authenticates a request without allocating.
+    pub fn new(tenant: impl Into<Arc<str>>, credential: impl Into<Arc<str>>) -> Self {
         Self {
             tenant: tenant.into(),
             credential: credential.into(),

@@ -322,7 +322,10 @@ pub type LinodeFake = Fake<LinodeDialect>;
 impl Fake<LinodeDialect> {
     /// The tenant `token` acts for, if it is accepted.
     pub fn tenant_of(&self, token: &str) -> Option<&str> {
-        self.dialect().tokens.get(token).map(String::as_str)
+        self.dialect()
+            .tokens
+            .get(token)
+            .map(|(tenant, _)| &**tenant)
     }
 }
 
@@ -405,7 +408,8 @@ fn build_from_settings(
 
 /// The Linode dialect: what [`LinodeFake`] runs through the pipeline.
 pub struct LinodeDialect {
-    tokens: HashMap<String, String>,
+    /// token -> (tenant, the token shared, for the principal).
+    tokens: HashMap<String, (Arc<str>, Arc<str>)>,
 }
 
 impl fmt::Debug for LinodeDialect {
@@ -1249,10 +1253,17 @@ impl Dialect for LinodeDialect {
     }
 
     fn new(config: LinodeConfig, _engine: &Engine) -> Self {
-        let mut tokens: HashMap<String, String> = config.tokens.into_iter().collect();
+        let mut tokens: Vec<(String, String)> = config.tokens;
         if tokens.is_empty() {
-            tokens.insert(DEFAULT_TOKEN.to_owned(), DEFAULT_TENANT.to_owned());
+            tokens.push((DEFAULT_TOKEN.to_owned(), DEFAULT_TENANT.to_owned()));
         }
+        let tokens = tokens
+            .into_iter()
+            .map(|(token, tenant)| {
+                let shared = (Arc::from(tenant), Arc::from(token.as_str()));
+                (token, shared)
+            })
+            .collect();
         Self { tokens }
     }
 
@@ -1298,8 +1309,8 @@ impl Dialect for LinodeDialect {
     fn authenticate(&self, request: &FakeRequest) -> Result<Principal, Rejection> {
         let unauthorized = || Rejection::unauthenticated("Invalid Token");
         let token = bearer(request).ok_or_else(unauthorized)?;
-        let tenant = self.tokens.get(token).ok_or_else(unauthorized)?;
-        Ok(Principal::new(tenant.clone(), token))
+        let (tenant, token) = self.tokens.get(token).ok_or_else(unauthorized)?;
+        Ok(Principal::new(Arc::clone(tenant), Arc::clone(token)))
     }
 
     fn operation(route: &Route) -> Option<SimOp> {

@@ -292,7 +292,7 @@ struct Shared<D: Dialect> {
     state: Mutex<D::State>,
     rate_limit: Option<RateLimit>,
     /// Per credential: the current window's start and count.
-    windows: Mutex<HashMap<String, (Duration, u32)>>,
+    windows: Mutex<HashMap<Arc<str>, (Duration, u32)>>,
     log_requests: bool,
 }
 
@@ -489,7 +489,7 @@ impl<D: Dialect> Shared<D> {
         let now = self.engine.now();
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         let (start, count) = windows
-            .entry(principal.credential.clone())
+            .entry(Arc::clone(&principal.credential))
             .or_insert((now, 0));
         if now >= start.saturating_add(window) {
             (*start, *count) = (now, 0);
