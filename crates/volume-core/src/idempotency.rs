@@ -296,6 +296,39 @@ pub fn split_keyed_name(name: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// The name to send for a resource whose provider keeps no labels:
+/// `name`, with `key` at its end when there is one ([`name_with_key`]).
+///
+/// # Errors
+/// [`Error::InvalidInput`] on `name` when it already ends like a key (it
+/// would be read back as another name carrying that key, and a lookup
+/// could adopt it), or when the key does not fit after it in `max_chars`
+/// characters.
+pub fn keyed_name(name: &str, key: Option<&str>, max_chars: usize) -> Result<String> {
+    if split_keyed_name(name).1.is_some() {
+        return Err(Error::invalid_input(
+            "name",
+            format!("must not end in \" {IDEMPOTENCY_LABEL}=<key>\": that is where an idempotency key is kept"),
+        ));
+    }
+    let Some(key) = key else {
+        return Ok(name.to_owned());
+    };
+    let keyed = name_with_key(name, key);
+    let len = keyed.chars().count();
+    if len > max_chars {
+        return Err(Error::invalid_input(
+            "name",
+            format!(
+                "is too long to carry an idempotency key: the key takes {} characters at the \
+                 end of the name, and names are at most {max_chars}",
+                len.saturating_sub(name.chars().count())
+            ),
+        ));
+    }
+    Ok(keyed)
+}
+
 /// The labels a resource whose provider keeps no labels shows: the key's,
 /// when it carries one.
 pub fn key_labels(key: Option<&str>) -> Labels {

@@ -322,3 +322,39 @@ async fn a_create_that_times_out_is_not_retried_and_its_outcome_is_unknown() {
         "{err}"
     );
 }
+
+/// A DELETE answered 503, then 404 on its repeat: the first attempt may
+/// have done it, so "not found" comes with an unknown outcome rather than
+/// as a plain answer.
+#[tokio::test(start_paused = true)]
+async fn a_delete_refused_after_an_attempt_that_may_have_acted_is_outcome_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(status(503, "busy"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(status(404, "no such volume"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let t = transport(&server).retry(fixed_retry(3, 1)).build().unwrap();
+    let e = t.send(Request::delete(["volumes", "7"])).await.unwrap_err();
+    assert!(e.is_not_found() && e.outcome_unknown(), "{e:?}");
+}
+
+/// A DELETE answered 404 at once did nothing: a plain not-found.
+#[tokio::test(start_paused = true)]
+async fn a_delete_refused_at_once_is_a_plain_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(status(404, "no such volume"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let t = transport(&server).retry(fixed_retry(3, 1)).build().unwrap();
+    let e = t.send(Request::delete(["volumes", "7"])).await.unwrap_err();
+    assert!(e.is_not_found() && !e.outcome_unknown(), "{e:?}");
+}

@@ -14,33 +14,18 @@
 //! [`MAX_NAME_LEN`](crate::MAX_NAME_LEN) characters (volume-sim's fake
 //! allows as many), so a name with a 32-character key is at most 213.
 
-use volume_core::idempotency::{key_labels, name_with_key, split_keyed_name};
-use volume_core::{Error, Labels, Result};
+use volume_core::idempotency::{self, key_labels, split_keyed_name};
+use volume_core::{Labels, Result};
 
 use crate::rules::MAX_NAME_LEN;
 
-/// The label to send for `name`: with `key` at its end when there is one.
+/// The label to send for `name`: with `key` at its end when there is one,
+/// at most [`MAX_NAME_LEN`] characters ([`idempotency::keyed_name`]).
 ///
 /// # Errors
-/// [`Error::InvalidInput`] on `name` when the key does not fit after it
-/// in [`MAX_NAME_LEN`] characters.
+/// As [`idempotency::keyed_name`].
 pub(crate) fn keyed_label(name: &str, key: Option<&str>) -> Result<String> {
-    let Some(key) = key else {
-        return Ok(name.to_owned());
-    };
-    let label = name_with_key(name, key);
-    let len = label.chars().count();
-    if len > MAX_NAME_LEN {
-        return Err(Error::invalid_input(
-            "name",
-            format!(
-                "is too long to carry an idempotency key: the key takes {} characters at the \
-                 end of the name, and LunaNode labels are at most {MAX_NAME_LEN} here",
-                len.saturating_sub(name.chars().count())
-            ),
-        ));
-    }
-    Ok(label)
+    idempotency::keyed_name(name, key, MAX_NAME_LEN)
 }
 
 /// A name as the core shows it, and its labels: the key's, when it

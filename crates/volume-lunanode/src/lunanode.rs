@@ -198,6 +198,7 @@ impl LunaNode {
             listed.retain(|l| idempotency::split_keyed_name(&l.name).1 == Some(key.as_str()));
         }
         let region = self.region.clone();
+        let keyed = query.labels.contains_key(IDEMPOTENCY_LABEL);
         let volumes: Vec<Option<Volume>> = stream::iter(listed)
             .map(|l| {
                 let region = region.clone();
@@ -205,6 +206,12 @@ impl LunaNode {
                     match self.client.info(&l.id).await {
                         Ok(info) => {
                             Self::details(&info.volume, Some(&l), &region).map(|d| Some(d.volume))
+                        }
+                        // Listed under the key: the list proves it exists
+                        // even when `info` lags a fresh create, and
+                        // dropping it would make a lookup create again.
+                        Err(e) if e.is_not_found() && keyed => {
+                            convert::volume_from_list(&l).map(Some)
                         }
                         // Deleted since it was listed.
                         Err(e) if e.is_not_found() => Ok(None),
@@ -218,20 +225,11 @@ impl LunaNode {
         let items = volumes
             .into_iter()
             .flatten()
-            .filter(|v| query.name.as_ref().is_none_or(|n| v.name == *n))
-            .filter(|v| query.labels.iter().all(|(k, l)| v.labels.get(k) == Some(l)))
-            .filter(|v| query.state.as_ref().is_none_or(|s| v.state == *s))
-            .filter(|v| {
-                query
-                    .attached_to
-                    .as_ref()
-                    .is_none_or(|i| v.attached_to() == Some(i))
-            })
+            .filter(|v| query.matches(v))
             .collect();
         Ok(Page::last(items))
     }
 
-    /// Waits until volume `id` is no longer in a transition.
     /// Volume `id` once it is out of its transient states, polled every
     /// [`Polling::interval`] for at most [`Polling::max_wait`] by the
     /// core's waiter (an error state ends the wait with [`Error::Failed`]).
@@ -314,7 +312,9 @@ impl LunaNode {
         .await?;
         match &req.attach_to {
             Some(instance) => {
-                self.settled(&created.id).await?;
+                if created.state.is_transient() {
+                    self.settled(&created.id).await?;
+                }
                 self.attach(&created.id, instance).await
             }
             None => Ok(created),

@@ -65,7 +65,8 @@ async fn the_key_rides_in_the_label_and_survives_a_rename() {
         .unwrap();
     assert_eq!(created.name, "data");
     assert_eq!(created.labels[IDEMPOTENCY_LABEL], "name-key");
-    // LunaNode itself shows the label with its suffix.
+    // Every view of it shows the name without the key (the raw label,
+    // suffix included, is pinned by tests/wire.rs).
     let listed = client.listed_volumes(None).await.unwrap();
     let details = client.volume_details(&created.id).await.unwrap();
     assert_eq!(details.volume.name, "data");

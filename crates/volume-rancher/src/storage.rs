@@ -277,26 +277,7 @@ impl Rancher {
                 "Rancher snapshots have no labels (only an idempotency key, kept in the name)",
             ));
         }
-        let name = match request.idempotency_key() {
-            Some(key) => {
-                let keyed = idempotency::name_with_key(&request.name, key);
-                if keyed.chars().count() > MAX_NAME_LEN {
-                    return Err(Error::invalid_input(
-                        "name",
-                        format!(
-                            "is too long to carry an idempotency key: Cattle allows {MAX_NAME_LEN} \
-                             characters, and the key takes {} at the end of the name",
-                            keyed
-                                .chars()
-                                .count()
-                                .saturating_sub(request.name.chars().count())
-                        ),
-                    ));
-                }
-                keyed
-            }
-            None => request.name.clone(),
-        };
+        let name = idempotency::keyed_name(&request.name, request.idempotency_key(), MAX_NAME_LEN)?;
         let volume = self.live_volume(&request.volume_id).await?;
         if volume.action("snapshot").is_none() {
             // Absent either because the driver cannot, or because of the
