@@ -155,7 +155,8 @@ async fn a_snapshot_name_too_long_for_its_key_is_refused_before_sending() {
     // The client's own refusal, not the fake's 422 for a long name.
     assert!(
         matches!(&e, Error::InvalidInput { field, .. } if field == "name")
-            && e.to_string().contains("too long to carry an idempotency key"),
+            && e.to_string()
+                .contains("too long to carry an idempotency key"),
         "{e:?}"
     );
     let snapshots: Vec<_> = client

@@ -2,7 +2,7 @@
 //! volumes, answering filters of the largest size it accepts, and what that
 //! does to an unrelated request running meanwhile. Linode (the default):
 //! an `X-Filter` of 64 terms; Rancher (`FAKE=rancher`): 63 `name_ne`
-//! conditions, the most a Cattle query takes beside `limit`. The figures
+//! conditions and one `name`, the 64 query parameters the fake takes. The figures
 //! in the README come from this program.
 //!
 //! ```text

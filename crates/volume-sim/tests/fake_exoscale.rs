@@ -1486,10 +1486,11 @@ async fn only_the_most_recent_operations_are_kept() {
     assert_eq!(kept["state"], "success", "{kept}");
 }
 
-/// An operation is forgotten once it is as old as the fake's operation
-/// TTL (wall clock): with the default it answers, with a TTL of zero it is
-/// gone at once, and a fake run fast keeps it (the TTL is not on the
-/// engine's clock).
+/// An operation that has ended is forgotten once it is as old as the
+/// fake's operation TTL (wall clock): with the default it keeps
+/// answering; with a TTL of zero the poll that sees it end answers, the
+/// next is a 404. A pending one is never forgotten by age, and a fake run
+/// fast keeps it (the TTL is not on the engine's clock).
 #[tokio::test]
 async fn operations_expire() {
     use volume_sim::fake::exoscale::ExoscaleFake;
@@ -1506,14 +1507,17 @@ async fn operations_expire() {
                 Some(&json!({"name": "ttl", "size": 10})),
             )
             .await;
-        // Eleven days of engine time pass: the operation is still there
-        // unless its wall-clock TTL says otherwise.
-        c.fake.engine().advance(Duration::from_secs(1_000_000));
         let path = format!("/operation/{}", op["id"].as_str().unwrap());
-        let answer = c.call("GET", &path, None).await;
-        assert_eq!(answer.status == 200, kept, "{ttl:?}: {}", answer.body);
+        // Still creating: pending, kept whatever the TTL.
+        assert_eq!(c.ok("GET", &path, None).await["state"], "pending");
+        // Eleven days of engine time pass: the volume is made; the poll
+        // that sees it answers.
+        c.fake.engine().advance(Duration::from_secs(1_000_000));
+        assert_eq!(c.ok("GET", &path, None).await["state"], "success");
+        let again = c.call("GET", &path, None).await;
+        assert_eq!(again.status == 200, kept, "{ttl:?}: {}", again.body);
         if !kept {
-            assert_eq!(answer.status, 404, "{}", answer.body);
+            assert_eq!(again.status, 404, "{}", again.body);
         }
     }
 }

@@ -29,8 +29,9 @@ use crate::engine::{Control, Engine, EngineConfig, Fault, Policy, SimOp};
 /// What an operation answers: the provider's response, or a refusal.
 pub type Answer = Result<FakeResponse, Rejection>;
 
-/// Who a request acts for, once authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who a request acts for, once authenticated. `Debug` shows the tenant,
+/// never the credential.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The engine tenant whose resources the request sees.
     pub tenant: Arc<str>,
@@ -38,6 +39,15 @@ pub struct Principal {
     /// kept in memory only while a rate limit is configured, and never
     /// printed.
     pub credential: Arc<str>,
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("tenant", &self.tenant)
+            .field("credential", &"******")
+            .finish()
+    }
 }
 
 impl Principal {

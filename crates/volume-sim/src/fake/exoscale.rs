@@ -204,9 +204,9 @@ pub const MAX_SIGNATURE_VALIDITY: Duration = Duration::from_secs(3600);
 /// fake runs.
 pub const MAX_KEPT_OPERATIONS: usize = 10_000;
 
-/// How long a fake remembers an operation by default (see
+/// How long a fake remembers an operation that has ended, by default (see
 /// [`operation_ttl`](FakeBuilder::operation_ttl)): after that, its id
-/// answers 404 like an unknown one. The fake's own limit (Exoscale
+/// answers 404 like an unknown one; a pending one is kept. The fake's own limit (Exoscale
 /// documents none), far beyond any client's polling. Measured on the wall
 /// clock, not the engine's: a fake run fast (`--time-scale`) must still
 /// answer a client that polls right away.
@@ -462,9 +462,11 @@ struct OpRec {
 }
 
 impl OpRec {
-    /// Whether it is `ttl` old or older.
+    /// Whether it has ended and is `ttl` old or older: an operation still
+    /// pending is never forgotten by age (a client may be polling it), only
+    /// past [`MAX_KEPT_OPERATIONS`].
     fn expired(&self, ttl: Duration) -> bool {
-        self.at.elapsed() >= ttl
+        self.done.is_some() && self.at.elapsed() >= ttl
     }
 }
 

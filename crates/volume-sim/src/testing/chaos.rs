@@ -27,9 +27,10 @@
 //!      retry;
 //!    - **error after** (a 5xx) and **dropped connection**: a create with
 //!      an idempotency key returns the one resource it made (adopted) or an
-//!      error with nothing left behind; any other change happened at most
-//!      once, and the call succeeded or its error says the outcome is
-//!      unknown ([`Error::outcome_unknown`]); a read succeeds after a retry
+//!      error with nothing left behind; any other change succeeded or its
+//!      error says the outcome is unknown ([`Error::outcome_unknown`])
+//!      (whether a change applied twice is not checked here, beyond
+//!      resources that appear or vanish); a read succeeds after a retry
 //!      or fails with a retryable error;
 //!    - **429** with a short `Retry-After` (0 or 1 s, from the seed):
 //!      success after the client's retry, or [`Error::RateLimited`] with
@@ -41,7 +42,7 @@
 //!
 //!    In every cell: no panic, no duplicate (a create makes at most one
 //!    resource), no orphan (a keyed create that fails leaves nothing), no
-//!    resource changed but the one the operation is about, the engine and
+//!    resource appeared or vanished but the operation's own, the engine and
 //!    the listing agree on what was made, and the fault reached the
 //!    operation (a cell whose fault never fired tested nothing).
 //!
@@ -1099,6 +1100,12 @@ impl Cell {
             return Err(format!(
                 "answered Unsupported, but the capabilities include {:?}",
                 self.op
+            ));
+        }
+        if self.kind == FaultKind::ErrorBefore && self.params.status < 500 && result.is_ok() {
+            return Err(format!(
+                "succeeded after a {} refusal, which a client must not retry",
+                self.params.status
             ));
         }
         self.judge_untouched(fx, before, after)?;

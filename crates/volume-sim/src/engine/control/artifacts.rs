@@ -549,9 +549,6 @@ impl Control {
         self.check_quota(tenant, K::ONE)?;
         let data = lock_image(&vrec.data).clone();
         let (size, region, vseq) = (vrec.volume.size, vrec.volume.region.clone(), vrec.seq);
-        if volume_busy {
-            self.run_volume(vseq, K::TAKE, &t, None);
-        }
         let source = Taken {
             name: req.name,
             volume_id: req.volume_id,
@@ -560,19 +557,32 @@ impl Control {
             labels: req.labels,
             data,
         };
-        let seq = self.record_artifact::<K>(tenant, source, |r| K::shape(r, request), fault);
+        let seq = self.record_artifact::<K>(
+            tenant,
+            source,
+            |r| K::shape(r, request),
+            |c| {
+                if volume_busy {
+                    c.run_volume(vseq, K::TAKE, &t, None);
+                }
+            },
+            fault,
+        );
         self.artifact_now::<K>(seq)
     }
 
     /// Records a new artifact of kind `K` holding `source.data`, charges
-    /// it to `tenant`'s quota and schedules the end of its taking: the one
-    /// place a snapshot or backup comes to exist, whatever it is taken
-    /// from. The caller has checked the request and the quota.
+    /// it to `tenant`'s quota, runs `then` (the source volume's own
+    /// transition, when it has one) and schedules the end of the taking:
+    /// the one place a snapshot or backup comes to exist, whatever it is
+    /// taken from, with its id minted before anything else is scheduled.
+    /// The caller has checked the request and the quota.
     pub(super) fn record_artifact<K: ArtifactKind>(
         &mut self,
         tenant: &str,
         source: Taken<'_>,
         shape: impl FnOnce(&mut K::Resource),
+        then: impl FnOnce(&mut Self),
         fault: Option<&Fault>,
     ) -> u64 {
         let (seq, id) = self.mint(K::PREFIX);
@@ -594,6 +604,7 @@ impl Control {
             seq,
         });
         self.charge_quota(tenant, K::ONE);
+        then(self);
         let delay = K::delay(&self.policy.delays);
         self.finish(
             delay,

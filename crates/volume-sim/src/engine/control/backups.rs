@@ -78,7 +78,7 @@ impl Control {
             labels: &volume_core::Labels::new(),
             data,
         };
-        let seq = self.record_artifact::<Backups>(tenant, source, |_| {}, fault);
+        let seq = self.record_artifact::<Backups>(tenant, source, |_| {}, |_| {}, fault);
         self.artifact_now::<Backups>(seq)
     }
 
