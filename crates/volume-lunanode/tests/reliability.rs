@@ -10,13 +10,13 @@ use futures::TryStreamExt;
 use volume_core::http::RetryConfig;
 use volume_core::idempotency::{IdempotencyKey, IDEMPOTENCY_LABEL};
 use volume_core::{
-    BlockStorage, BlockStorageExt, CreateSnapshot, CreateVolume, Error, ListSnapshots, ListVolumes,
-    Size, UpdateVolume, WaitConfig,
+    BlockStorage, BlockStorageExt, CreateSnapshot, CreateVolume, Error, ListVolumes, Size,
+    UpdateVolume, WaitConfig,
 };
 use volume_lunanode::{LunaNode, LunaNodeBuilder, Polling};
-use volume_sim::engine::{Delays, FaultRule, SimOp};
+use volume_sim::engine::Delays;
 use volume_sim::fake::lunanode::{LunaNodeFake, NonceRule, DEFAULT_API_ID, DEFAULT_API_KEY};
-use volume_sim::testing::{faulted_creates, HIDING_FAULTS};
+use volume_sim::testing::{faulted_creates, faulted_snapshot_creates};
 
 /// A fake whose transitions are instant (each round deletes what it made)
 /// and a client of it.
@@ -49,10 +49,7 @@ async fn faulted_creates_make_no_duplicates_and_no_orphans() {
     let template = CreateVolume::new("idem", Size::gib(1));
     let report = faulted_creates(&client, fake.engine(), &template, 1_000).await;
     println!("{report:?}");
-    assert_eq!(report.duplicates, 0, "{report:?}");
-    assert_eq!(report.orphans, 0, "{report:?}");
-    assert_eq!(report.wrong, 0, "{report:?}");
-    assert_eq!(report.succeeded, 1_000, "{report:?}");
+    report.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,31 +126,8 @@ async fn faulted_snapshot_creates_make_no_duplicates_and_no_orphans() {
         )
         .await
         .unwrap();
-    for i in 0..ROUNDS {
-        let key = IdempotencyKey::new(format!("snap-{i}")).unwrap();
-        fake.engine().inject(
-            FaultRule::new(HIDING_FAULTS[i % HIDING_FAULTS.len()]())
-                .on(SimOp::CreateSnapshot)
-                .times(1),
-        );
-        let request =
-            CreateSnapshot::new(volume.id.clone(), format!("s-{i}")).with_idempotency_key(&key);
-        let made = client
-            .create_snapshot(&request)
-            .await
-            .unwrap_or_else(|e| panic!("round {i}: {e}"));
-        assert_eq!(made.name, format!("s-{i}"));
-        let all: Vec<_> = client
-            .list_all_snapshots(ListSnapshots::new().with_volume(volume.id.clone()))
-            .try_collect()
-            .await
-            .unwrap();
-        let ids: Vec<_> = all
-            .iter()
-            .filter(|s| s.labels.get(IDEMPOTENCY_LABEL).map(String::as_str) == Some(key.as_str()))
-            .map(|s| &s.id)
-            .collect();
-        assert_eq!(ids, [&made.id], "round {i}: {all:?}");
-        client.delete_snapshot(&made.id).await.unwrap();
-    }
+    let template = CreateSnapshot::new(volume.id.clone(), "s");
+    let report = faulted_snapshot_creates(&client, fake.engine(), &template, ROUNDS).await;
+    println!("{report:?}");
+    report.assert_clean();
 }

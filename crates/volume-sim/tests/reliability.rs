@@ -10,8 +10,20 @@ async fn faulted_creates_make_no_duplicates_and_no_orphans() {
     let sim = Sim::new();
     let template = CreateVolume::new("idem", Size::gib(1));
     let report = faulted_creates(&sim, sim.engine(), &template, 1_000).await;
-    assert_eq!(report.duplicates, 0, "{report:?}");
-    assert_eq!(report.orphans, 0, "{report:?}");
-    assert_eq!(report.wrong, 0, "{report:?}");
-    assert_eq!(report.succeeded, 1_000, "{report:?}");
+    report.assert_clean();
+}
+
+#[tokio::test]
+async fn faulted_snapshot_creates_make_no_duplicates_and_no_orphans() {
+    use volume_core::CreateSnapshot;
+    use volume_sim::testing::faulted_snapshot_creates;
+    let sim = Sim::new();
+    let volume = sim
+        .create_volume(&CreateVolume::new("snapped", Size::gib(1)))
+        .await
+        .unwrap();
+    let template = CreateSnapshot::new(volume.id, "s");
+    faulted_snapshot_creates(&sim, sim.engine(), &template, 200)
+        .await
+        .assert_clean();
 }

@@ -4,7 +4,10 @@
 
 use futures::TryStreamExt;
 use volume_core::idempotency::{IdempotencyKey, IDEMPOTENCY_LABEL};
-use volume_core::{BlockStorage, BlockStorageExt, CreateVolume, ListVolumes};
+use volume_core::{
+    BlockStorage, BlockStorageExt, CreateSnapshot, CreateVolume, Labels, ListSnapshots,
+    ListVolumes, Snapshot, SnapshotId, Volume, VolumeId,
+};
 
 use crate::engine::{Engine, Fault, FaultRule, SimOp};
 
@@ -22,9 +25,28 @@ pub struct FaultedCreates {
     /// Volumes whose create returned an error: made, but the caller was
     /// told otherwise.
     pub orphans: usize,
-    /// Creates that returned a volume other than the one that carries
-    /// their key.
+    /// Creates that returned a resource other than the one that carries
+    /// their key, or under another name than the one asked for.
     pub wrong: usize,
+}
+
+impl FaultedCreates {
+    /// Checks the report of a client that must handle every hidden
+    /// outcome: every create succeeded, none made twice, none left behind
+    /// unreported, none answered with another volume.
+    ///
+    /// # Panics
+    /// Otherwise, with the report.
+    #[track_caller]
+    pub fn assert_clean(&self) {
+        assert!(
+            self.succeeded == self.creates
+                && self.duplicates == 0
+                && self.orphans == 0
+                && self.wrong == 0,
+            "{self:?}"
+        );
+    }
 }
 
 /// The faults that hide whether a create took effect, in turn: an error
@@ -57,46 +79,125 @@ pub async fn faulted_creates(
         ..FaultedCreates::default()
     };
     for i in 0..n {
-        let key = IdempotencyKey::new(format!("faulted-{i}")).expect("a valid key");
+        let key = round_key(engine, i, SimOp::CreateVolume);
         let mut request = template.clone().with_idempotency_key(&key);
         request.name = format!("{}-{i}", template.name);
-        engine.inject(
-            FaultRule::new(HIDING_FAULTS[i % HIDING_FAULTS.len()]())
-                .on(SimOp::CreateVolume)
-                .times(1),
-        );
-        let returned = match client.create_volume(&request).await {
-            Ok(volume) => {
-                report.succeeded += 1;
-                Some(volume.id)
-            }
-            Err(_) => {
-                report.failed += 1;
-                None
-            }
-        };
+        let returned = client.create_volume(&request).await;
         let query = ListVolumes::new().with_label(IDEMPOTENCY_LABEL, key.as_str());
-        let found: Vec<_> = client
+        let found: Vec<Volume> = client
             .list_all_volumes(query)
             .try_collect()
             .await
             .expect("listing works once the fault is spent");
-        let found: Vec<_> = found
-            .into_iter()
-            .filter(|v| v.labels.get(IDEMPOTENCY_LABEL).map(String::as_str) == Some(key.as_str()))
-            .collect();
-        report.duplicates += found.len().saturating_sub(1);
-        match returned {
-            None => report.orphans += found.len(),
-            Some(id) if !found.iter().any(|v| v.id == id) => report.wrong += 1,
-            Some(_) => {}
-        }
-        for volume in found {
+        let found = carriers(found, &key, |v| (&v.labels, &v.name, v.id.as_str()));
+        report.count(
+            returned.as_ref().map(|v| (v.id.as_str(), v.name.as_str())),
+            &request.name,
+            &found,
+        );
+        for (id, _) in found {
+            let id = VolumeId::new(id).expect("a listed id");
             client
-                .delete_volume(&volume.id)
+                .delete_volume(&id)
                 .await
                 .expect("a delete works once the fault is spent");
         }
     }
     report
+}
+
+/// [`faulted_creates`] for snapshots of `template.volume_id`: `n` keyed
+/// snapshot creates, each through a fault that hides its outcome, counted
+/// among the volume's snapshots as `client` lists them, then deleted. A
+/// returned snapshot whose name is not the one asked for (a carrier's key
+/// showing through) counts as wrong.
+///
+/// # Panics
+/// As [`faulted_creates`].
+pub async fn faulted_snapshot_creates(
+    client: &dyn BlockStorage,
+    engine: &Engine,
+    template: &CreateSnapshot,
+    n: usize,
+) -> FaultedCreates {
+    let mut report = FaultedCreates {
+        creates: n,
+        ..FaultedCreates::default()
+    };
+    for i in 0..n {
+        let key = round_key(engine, i, SimOp::CreateSnapshot);
+        let mut request = template.clone().with_idempotency_key(&key);
+        request.name = format!("{}-{i}", template.name);
+        let returned = client.create_snapshot(&request).await;
+        let query = ListSnapshots::new().with_volume(template.volume_id.clone());
+        let found: Vec<Snapshot> = client
+            .list_all_snapshots(query)
+            .try_collect()
+            .await
+            .expect("listing works once the fault is spent");
+        let found = carriers(found, &key, |s| (&s.labels, &s.name, s.id.as_str()));
+        report.count(
+            returned.as_ref().map(|s| (s.id.as_str(), s.name.as_str())),
+            &request.name,
+            &found,
+        );
+        for (id, _) in found {
+            let id = SnapshotId::new(id).expect("a listed id");
+            client
+                .delete_snapshot(&id)
+                .await
+                .expect("a delete works once the fault is spent");
+        }
+    }
+    report
+}
+
+/// Round `i`'s key, with its fault armed on `op`.
+fn round_key(engine: &Engine, i: usize, op: SimOp) -> IdempotencyKey {
+    engine.inject(
+        FaultRule::new(HIDING_FAULTS[i % HIDING_FAULTS.len()]())
+            .on(op)
+            .times(1),
+    );
+    IdempotencyKey::new(format!("faulted-{i}")).expect("a valid key")
+}
+
+/// The ids and names of the resources among `all` that carry `key`.
+fn carriers<T>(
+    all: Vec<T>,
+    key: &IdempotencyKey,
+    parts: impl Fn(&T) -> (&Labels, &String, &str),
+) -> Vec<(String, String)> {
+    all.iter()
+        .filter_map(|t| {
+            let (labels, name, id) = parts(t);
+            (labels.get(IDEMPOTENCY_LABEL).map(String::as_str) == Some(key.as_str()))
+                .then(|| (id.to_owned(), name.clone()))
+        })
+        .collect()
+}
+
+impl FaultedCreates {
+    /// Counts one round: what the create returned (id and name, or an
+    /// error), the name asked for, and the carriers of its key found.
+    fn count<E>(
+        &mut self,
+        returned: Result<(&str, &str), E>,
+        asked: &str,
+        found: &[(String, String)],
+    ) {
+        self.duplicates += found.len().saturating_sub(1);
+        match returned {
+            Err(_) => {
+                self.failed += 1;
+                self.orphans += found.len();
+            }
+            Ok((id, name)) => {
+                self.succeeded += 1;
+                if name != asked || !found.iter().any(|(f, _)| f == id) {
+                    self.wrong += 1;
+                }
+            }
+        }
+    }
 }
