@@ -15,7 +15,7 @@ async fn faulted_creates_make_no_duplicates_and_no_orphans() {
 
 #[tokio::test]
 async fn faulted_snapshot_creates_make_no_duplicates_and_no_orphans() {
-    use volume_core::CreateSnapshot;
+    use volume_core::{BlockStorage, CreateSnapshot};
     use volume_sim::testing::faulted_snapshot_creates;
     let sim = Sim::new();
     let volume = sim
