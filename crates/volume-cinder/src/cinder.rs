@@ -642,25 +642,24 @@ impl Cinder {
         if let Some(labels) = &request.labels {
             check_metadata(labels)?;
         }
-        let mut renamed = None;
+        // One `PUT /volumes/{id}` carries both (Cinder replaces the whole
+        // metadata with what it is given, as `UpdateVolume::labels` means)
+        // and answers with the volume as it now is.
+        let mut fields = serde_json::Map::new();
         if let Some(name) = &request.name {
-            renamed = Some(
-                self.client
-                    .update_volume(id.as_str(), &json!({ "name": name }))
-                    .await?,
-            );
+            fields.insert("name".into(), json!(name));
         }
-        match (&request.labels, renamed) {
-            // The PUT answered with the volume as it now is: no second read.
-            (None, Some(volume)) => convert::volume(volume),
-            (Some(labels), _) => {
-                self.client
-                    .set_metadata("volumes", ResourceKind::Volume, id.as_str(), labels, true)
-                    .await?;
-                self.get(id).await
-            }
-            (None, None) => self.get(id).await,
+        if let Some(labels) = &request.labels {
+            fields.insert("metadata".into(), json!(labels));
         }
+        if fields.is_empty() {
+            return self.get(id).await;
+        }
+        let updated = self
+            .client
+            .update_volume(id.as_str(), &serde_json::Value::Object(fields))
+            .await?;
+        convert::volume(updated)
     }
 
     /// Updates a volume's name and description.

@@ -391,8 +391,10 @@ pub(crate) struct RestoreAnswer {
 
 // ----- Cinder: attachments API --------------------------------------------------
 
-/// An attachment of the attachments API (3.27+).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// An attachment of the attachments API (3.27+). `Debug` shows only the
+/// keys of `connection_info`: its values can be credentials (iSCSI CHAP
+/// `auth_password`, an RBD keyring).
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct CinderAttachment {
     /// The attachment's id.
@@ -411,6 +413,26 @@ pub struct CinderAttachment {
     pub detached_at: Option<String>,
     /// The connection information, once a connector was given.
     pub connection_info: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for CinderAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Option<Vec<&str>> = self.connection_info.as_ref().map(|c| {
+            c.as_object()
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default()
+        });
+        f.debug_struct("CinderAttachment")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("instance", &self.instance)
+            .field("volume_id", &self.volume_id)
+            .field("attach_mode", &self.attach_mode)
+            .field("attached_at", &self.attached_at)
+            .field("detached_at", &self.detached_at)
+            .field("connection_info_keys", &keys)
+            .finish()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -717,4 +739,21 @@ pub(crate) struct MessageEnvelope {
 pub(crate) struct MessageList {
     #[serde(default, deserialize_with = "null_vec")]
     pub(crate) messages: Vec<Message>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attachment_never_shows_its_connection_secrets() {
+        let a: CinderAttachment = serde_json::from_value(serde_json::json!({
+            "id": "a", "status": "attached", "instance": "i", "volume_id": "v",
+            "connection_info": {"driver_volume_type": "iscsi", "data": {"auth_password": "chap-s3cret"}}
+        }))
+        .unwrap();
+        let shown = format!("{a:?}");
+        assert!(!shown.contains("chap-s3cret"), "{shown}");
+        assert!(shown.contains("driver_volume_type"), "{shown}");
+    }
 }

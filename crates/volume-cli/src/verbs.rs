@@ -45,7 +45,7 @@ pub(crate) async fn run(ctx: &Ctx, command: &Command) -> Result<(), CliError> {
         Command::Create(args) => create(ctx, args).await,
         Command::Rm { id } => {
             let id = volume_id(id)?;
-            storage.delete_volume(&id).await?;
+            gone(storage.delete_volume(&id).await)?;
             if let Some(w) = &ctx.wait {
                 w.volume_gone(storage, &id).await?;
             }
@@ -314,7 +314,7 @@ async fn snapshot(ctx: &Ctx, command: &SnapshotCommand) -> Result<(), CliError> 
         }
         SnapshotCommand::Rm { id } => {
             let id = SnapshotId::new(id.as_str())?;
-            storage.delete_snapshot(&id).await?;
+            gone(storage.delete_snapshot(&id).await)?;
             if let Some(w) = &ctx.wait {
                 w.snapshot_gone(storage, &id).await?;
             }
@@ -369,7 +369,7 @@ async fn backup(ctx: &Ctx, command: &BackupCommand) -> Result<(), CliError> {
         }
         BackupCommand::Rm { id } => {
             let id = BackupId::new(id.as_str())?;
-            storage.delete_backup(&id).await?;
+            gone(storage.delete_backup(&id).await)?;
             if let Some(w) = &ctx.wait {
                 w.backup_gone(storage, &id).await?;
             }
@@ -416,4 +416,13 @@ fn first_page<T>(page: volume_core::Page<T>, what: &str) -> Vec<T> {
         ));
     }
     page.items
+}
+
+/// A delete's result, where "not found" after an earlier attempt that may
+/// have done it (the error says the outcome is unknown) counts as deleted.
+fn gone(result: volume_core::Result<()>) -> volume_core::Result<()> {
+    match result {
+        Err(e) if e.is_not_found() && e.outcome_unknown() => Ok(()),
+        other => other,
+    }
 }

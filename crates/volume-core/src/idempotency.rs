@@ -48,6 +48,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
+use crate::http::backoff::{Backoff, BackoffConfig};
 use crate::model::{
     Backup, CreateBackup, CreateSnapshot, CreateVolume, Labels, ListBackups, ListSnapshots,
     ListVolumes, Snapshot, Volume,
@@ -179,8 +180,13 @@ where
     };
     let find = || async {
         let query = ListVolumes::new().with_label(IDEMPOTENCY_LABEL, key);
-        let found: Vec<Volume> = storage.list_all_volumes(query).try_collect().await?;
-        Ok(found.into_iter().find(|v| key_of(&v.labels) == Some(key)))
+        let mut found = storage.list_all_volumes(query);
+        while let Some(v) = found.try_next().await? {
+            if key_of(&v.labels) == Some(key) {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
     };
     once(create, find).await
 }
@@ -205,8 +211,13 @@ where
     };
     let find = || async {
         let query = ListSnapshots::new().with_volume(request.volume_id.clone());
-        let found: Vec<Snapshot> = storage.list_all_snapshots(query).try_collect().await?;
-        Ok(found.into_iter().find(|s| key_of(&s.labels) == Some(key)))
+        let mut found = storage.list_all_snapshots(query);
+        while let Some(s) = found.try_next().await? {
+            if key_of(&s.labels) == Some(key) {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
     };
     once(create, find).await
 }
@@ -231,15 +242,22 @@ where
     };
     let find = || async {
         let query = ListBackups::new().with_volume(request.volume_id.clone());
-        let found: Vec<Backup> = storage.list_all_backups(query).try_collect().await?;
-        Ok(found.into_iter().find(|b| key_of(&b.labels) == Some(key)))
+        let mut found = storage.list_all_backups(query);
+        while let Some(b) = found.try_next().await? {
+            if key_of(&b.labels) == Some(key) {
+                return Ok(Some(b));
+            }
+        }
+        Ok(None)
     };
     once(create, find).await
 }
 
-/// The one loop: create; after a failure that may have taken effect or is
-/// worth repeating, look for what carries the key and adopt it; repeat a
-/// create only when nothing does and the failure is worth repeating.
+/// The one loop: create; after a failure whose outcome is unknown (the
+/// transport has already retried every failure it knew changed nothing),
+/// look for what carries the key and adopt it; create again, after a
+/// backoff delay (or the answer's `Retry-After`), only when nothing does
+/// and the failure is worth repeating.
 async fn once<T, F, Fut, G, GFut>(create: F, find: G) -> Result<T>
 where
     F: Fn() -> Fut,
@@ -247,11 +265,12 @@ where
     G: Fn() -> GFut,
     GFut: Future<Output = Result<Option<T>>>,
 {
+    let mut backoff = Backoff::new(BackoffConfig::default());
     let mut attempt = 1;
     loop {
         let error = match create().await {
             Ok(created) => return Ok(created),
-            Err(e) if e.outcome_unknown() || e.is_retryable() => e,
+            Err(e) if e.outcome_unknown() => e,
             Err(e) => return Err(e),
         };
         match find().await {
@@ -261,6 +280,8 @@ where
             }
             Ok(None) if error.is_retryable() && attempt < MAX_CREATE_ATTEMPTS => {
                 tracing::info!(attempt, error = %error, "create did not take effect; creating again");
+                let delay = error.retry_after().unwrap_or_else(|| backoff.next_delay());
+                tokio::time::sleep(delay).await;
                 attempt += 1;
             }
             // Nothing found, or no way to look: the caller decides.

@@ -220,23 +220,19 @@ pub async fn copy_volume<S: BlockStorage + ?Sized>(
     }
     let source = storage.get_volume(id).await?;
     // Keys, so that a create whose answer is lost is adopted rather than
-    // left behind (see `idempotency`).
-    let snapshot_request = CreateSnapshot::new(id.clone(), format!("{name}-copy-source"));
-    let snapshot_request = match caps.labels {
-        true => snapshot_request.with_idempotency_key(&IdempotencyKey::random()),
-        false => snapshot_request,
-    };
+    // left behind (see `idempotency`; providers without labels keep them
+    // elsewhere).
+    let snapshot_request = CreateSnapshot::new(id.clone(), format!("{name}-copy-source"))
+        .with_idempotency_key(&IdempotencyKey::random());
     let snapshot = storage.create_snapshot(&snapshot_request).await?;
     let made = async {
         storage
             .wait_for_snapshot(&snapshot.id, Until::State(SnapshotState::Available), wait)
             .await?;
-        let mut request = CreateVolume::from_snapshot(name, snapshot.id.clone())
+        let request = CreateVolume::from_snapshot(name, snapshot.id.clone())
             .with_size(source.size)
-            .with_region(source.region.clone());
-        if caps.labels {
-            request = request.with_idempotency_key(&IdempotencyKey::random());
-        }
+            .with_region(source.region.clone())
+            .with_idempotency_key(&IdempotencyKey::random());
         let copy = storage.create_volume(&request).await?;
         settle_or_delete(storage, copy.id, wait, "copy_volume").await
     }

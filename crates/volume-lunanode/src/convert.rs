@@ -177,10 +177,7 @@ pub(crate) fn snapshot(s: &WireSnapshot, asked: &RegionId) -> Result<Snapshot> {
     );
     snap.raw_state.clone_from(&s.status);
     snap.labels = labels;
-    snap.created_at = match &s.volume {
-        // LunaNode shows no snapshot time; nothing is made up.
-        Some(_) | None => None,
-    };
+    // LunaNode shows no snapshot time: `created_at` stays unknown.
     Ok(snap)
 }
 

@@ -237,7 +237,13 @@ impl LunaNode {
         let every = BackoffConfig::new(self.polling.interval, self.polling.interval);
         let config = WaitConfig::new(every, self.polling.max_wait);
         let until = Until::matches(|v: &Volume| !v.state.is_transient());
-        let waited = wait::poll(id.as_str(), until, &config, || self.get(id)).await?;
+        // `volume/info` alone: the state is all the wait needs, and the
+        // region (which only `volume/list` has, for every volume) is not.
+        let info = || async {
+            let info = self.client.info(id.as_str()).await?.volume;
+            convert::volume_from_info(&info, None, &self.region)
+        };
+        let waited = wait::poll(id.as_str(), until, &config, info).await?;
         waited
             .resource
             .ok_or_else(|| Error::not_found(ResourceKind::Volume, id.as_str()))
@@ -307,7 +313,19 @@ impl LunaNode {
             let id = VolumeId::new(created.volume_id.clone()).map_err(|e| {
                 Error::decode(format!("volume_id {:?} is not an id", created.volume_id), e)
             })?;
-            self.get(&id).await
+            // Made: a read that fails now (`info` lagging the create) must
+            // not turn it into a failed create; what is known of it stands.
+            Ok(self.get(&id).await.unwrap_or_else(|_| {
+                let mut v = Volume::new(
+                    id,
+                    req.name.clone(),
+                    size,
+                    region.clone(),
+                    VolumeState::Creating,
+                );
+                v.labels = idempotency::key_labels(req.idempotency_key());
+                v
+            }))
         })
         .await?;
         match &req.attach_to {

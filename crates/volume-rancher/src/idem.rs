@@ -15,11 +15,6 @@
 
 use volume_core::idempotency::{IdempotencyKey, IDEMPOTENCY_LABEL};
 
-/// What precedes the key in a description or a name: `vrs-idem=`.
-fn prefix() -> String {
-    format!("{IDEMPOTENCY_LABEL}=")
-}
-
 /// `text` as a key, when it is one.
 fn valid(text: &str) -> Option<&str> {
     IdempotencyKey::new(text).is_ok().then_some(text)
@@ -27,13 +22,17 @@ fn valid(text: &str) -> Option<&str> {
 
 /// The description that carries `key`: `vrs-idem=<key>`.
 pub(crate) fn description_of(key: &str) -> String {
-    format!("{}{key}", prefix())
+    format!("{IDEMPOTENCY_LABEL}={key}")
 }
 
 /// The key a description carries: one of exactly the form
 /// `vrs-idem=<key>`, with a valid key.
 pub(crate) fn key_in_description(description: Option<&str>) -> Option<&str> {
-    valid(description?.strip_prefix(&prefix())?)
+    valid(
+        description?
+            .strip_prefix(IDEMPOTENCY_LABEL)?
+            .strip_prefix('=')?,
+    )
 }
 
 #[cfg(test)]

@@ -456,6 +456,16 @@ impl Rancher {
             .clone()
     }
 
+    /// Whether the default driver, as last read, has `capability`: asked
+    /// under the lock, without copying the driver.
+    pub(crate) fn driver_has(&self, capability: &str) -> bool {
+        self.driver_info
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|d| d.has_capability(capability))
+    }
+
     // ----- storage drivers and hosts -------------------------------------
 
     /// Reads the default driver (`GET /storagedrivers?name=<driver>`) and
@@ -855,12 +865,23 @@ impl Rancher {
                     last_seen: Some(current.state().to_owned()),
                 });
             }
-            let delay = backoff
-                .next_delay()
-                .min(config.max_wait.saturating_sub(waited))
-                .max(Duration::from_millis(1));
-            tokio::time::sleep(delay).await;
-            current = self.refresh(&current).await?;
+            let mut delay = backoff.next_delay();
+            loop {
+                let left = config.max_wait.saturating_sub(start.elapsed());
+                tokio::time::sleep(delay.min(left).max(Duration::from_millis(1))).await;
+                match self.refresh(&current).await {
+                    Ok(fresh) => {
+                        current = fresh;
+                        break;
+                    }
+                    // As the core's waiters do: a passing failure is
+                    // polled through, within the same time budget.
+                    Err(e) if e.is_retryable() && start.elapsed() < config.max_wait => {
+                        delay = e.retry_after().unwrap_or_else(|| backoff.next_delay());
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
     }
 

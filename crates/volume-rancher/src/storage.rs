@@ -62,10 +62,7 @@ fn limit(page_size: Option<u32>) -> Option<(String, String)> {
 impl Rancher {
     /// The capabilities, with what the default driver's volumes can do.
     fn current_capabilities(&self) -> Capabilities {
-        let snapshots = self
-            .driver_info()
-            .is_some_and(|d| d.has_capability(StorageDriver::SNAPSHOT));
-        CAPABILITIES.with_snapshots(snapshots)
+        CAPABILITIES.with_snapshots(self.driver_has(StorageDriver::SNAPSHOT))
     }
 
     /// `Unsupported` for `operation` unless the capabilities include

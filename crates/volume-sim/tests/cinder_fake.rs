@@ -621,8 +621,8 @@ async fn lists_page_with_limit_marker_and_next_links() {
         400,
         "an unknown sort key is refused over an empty list too"
     );
-    // A metadata filter longer than any volume's labels matches nothing,
-    // as in Cinder.
+    // A long metadata filter is no error: it matches what carries all of
+    // it (here, nothing), as in Cinder.
     let a = c
         .expect(
             "GET",

@@ -798,6 +798,8 @@ async fn filters_see_the_wire_form_of_every_field() {
                 .iter()
                 .map(|v| v[field].clone())
                 .collect::<Vec<_>>();
+            // Every volume, not a short page sorted by itself.
+            assert_eq!(got.len(), all.len(), "{filter}");
             let mut sorted = got.clone();
             sorted.sort_by(|x, y| {
                 let o = match (x, y) {

@@ -198,6 +198,13 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     }
 }
 
+/// Compares secrets (keys, passwords, tokens) without stopping at the
+/// first difference, so that the time taken says nothing of how much of a
+/// guess was right.
+pub(crate) fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Checks a dialect's policy against its documented size bounds and
 /// features, for each dialect's unit tests.
 #[cfg(test)]

@@ -189,8 +189,6 @@ pub const DEFAULT_DELAYS: Delays = {
     d
 };
 
-/// Smallest and largest volume in GiB: the spec's minimum (since January
-/// 2025), the documented 10 TiB maximum.
 /// How far ahead a request's `expires` may be: the fake's own limit (the
 /// reference gives none), six times the ten minutes both official clients
 /// sign for, so that no client meets it while a captured request stays
@@ -206,12 +204,14 @@ pub const MAX_KEPT_OPERATIONS: usize = 10_000;
 
 /// How long a fake remembers an operation that has ended, by default (see
 /// [`operation_ttl`](FakeBuilder::operation_ttl)): after that, its id
-/// answers 404 like an unknown one; a pending one is kept. The fake's own limit (Exoscale
-/// documents none), far beyond any client's polling. Measured on the wall
+/// answers 404 like an unknown one; a pending one is kept. The fake's own
+/// limit (Exoscale documents none), far beyond any client's polling. Measured on the wall
 /// clock, not the engine's: a fake run fast (`--time-scale`) must still
 /// answer a client that polls right away.
 pub const OPERATION_TTL: Duration = Duration::from_secs(3600);
 
+/// Smallest and largest volume in GiB: the spec's minimum (since January
+/// 2025), the documented 10 TiB maximum.
 const MIN_SIZE: u64 = 1;
 const MAX_SIZE: u64 = 10_240;
 /// Documented limits: volumes attached to one instance, snapshots per volume.

@@ -322,10 +322,7 @@ pub type LinodeFake = Fake<LinodeDialect>;
 impl Fake<LinodeDialect> {
     /// The tenant `token` acts for, if it is accepted.
     pub fn tenant_of(&self, token: &str) -> Option<&str> {
-        self.dialect()
-            .tokens
-            .get(token)
-            .map(|(tenant, _)| &**tenant)
+        self.dialect().tokens.get(token).map(|tenant| &**tenant)
     }
 }
 
@@ -408,8 +405,8 @@ fn build_from_settings(
 
 /// The Linode dialect: what [`LinodeFake`] runs through the pipeline.
 pub struct LinodeDialect {
-    /// token -> (tenant, the token shared, for the principal).
-    tokens: HashMap<String, (Arc<str>, Arc<str>)>,
+    /// token -> tenant, both shared with the principals made from them.
+    tokens: HashMap<Arc<str>, Arc<str>>,
 }
 
 impl fmt::Debug for LinodeDialect {
@@ -1259,10 +1256,7 @@ impl Dialect for LinodeDialect {
         }
         let tokens = tokens
             .into_iter()
-            .map(|(token, tenant)| {
-                let shared = (Arc::from(tenant), Arc::from(token.as_str()));
-                (token, shared)
-            })
+            .map(|(token, tenant)| (Arc::from(token), Arc::from(tenant)))
             .collect();
         Self { tokens }
     }
@@ -1309,7 +1303,7 @@ impl Dialect for LinodeDialect {
     fn authenticate(&self, request: &FakeRequest) -> Result<Principal, Rejection> {
         let unauthorized = || Rejection::unauthenticated("Invalid Token");
         let token = bearer(request).ok_or_else(unauthorized)?;
-        let (tenant, token) = self.tokens.get(token).ok_or_else(unauthorized)?;
+        let (token, tenant) = self.tokens.get_key_value(token).ok_or_else(unauthorized)?;
         Ok(Principal::new(Arc::clone(tenant), Arc::clone(token)))
     }
 

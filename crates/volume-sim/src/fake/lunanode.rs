@@ -305,7 +305,9 @@ impl FakeBuilder<LunaNodeDialect> {
         self
     }
 
-    /// How long nonces are remembered (default [`DEFAULT_REPLAY_WINDOW`]).
+    /// How long nonces are remembered (default [`DEFAULT_REPLAY_WINDOW`];
+    /// never less than the nonce skew, or a forgotten nonce could be
+    /// replayed while still fresh).
     pub fn replay_window(mut self, window: Duration) -> Self {
         self.config.window = window;
         self
@@ -851,7 +853,9 @@ impl Dialect for LunaNodeDialect {
         Self {
             credentials,
             skew: config.skew,
-            window: config.window,
+            // A nonce forgotten while it would still be accepted could be
+            // replayed: it is remembered at least as long as the skew.
+            window: config.window.max(config.skew),
             rule: config.rule,
             nonces: Mutex::default(),
         }
@@ -959,7 +963,8 @@ impl LunaNodeDialect {
         let (key, tenant) = self.credentials.get(api_id).ok_or(AuthError::UnknownId)?;
         let partial: String = key.chars().take(64).collect();
         match fields.get("api_partialkey") {
-            Some(Value::String(p)) if *p == partial => {}
+            Some(Value::String(p))
+                if super::dialect::constant_eq(p.as_bytes(), partial.as_bytes()) => {}
             _ => return Err(AuthError::BadPartialKey),
         }
         if !sign::verify(key, &sign::message(handler, &req, &nonce_text), &signature) {

@@ -365,16 +365,9 @@ impl RancherDialect {
         let (user, pass) = (&decoded[..colon], &decoded[colon + 1..]);
         // Compared whole, in constant time per length, so a wrong key's
         // prefix says nothing.
-        constant_eq(user, self.access_key.as_bytes())
-            & constant_eq(pass, self.secret_key.as_bytes())
+        super::dialect::constant_eq(user, self.access_key.as_bytes())
+            & super::dialect::constant_eq(pass, self.secret_key.as_bytes())
     }
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Dialect for RancherDialect {

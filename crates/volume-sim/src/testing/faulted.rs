@@ -25,6 +25,9 @@ pub struct FaultedCreates {
     /// Volumes whose create returned an error: made, but the caller was
     /// told otherwise.
     pub orphans: usize,
+    /// Creates their fault never reached (the fake served them under
+    /// another operation): rounds that tested nothing.
+    pub unfaulted: usize,
     /// Creates that returned a resource other than the one that carries
     /// their key, or under another name than the one asked for.
     pub wrong: usize,
@@ -32,7 +35,7 @@ pub struct FaultedCreates {
 
 impl FaultedCreates {
     /// Checks the report of a client that must handle every hidden
-    /// outcome: every create succeeded, none made twice, none left behind
+    /// outcome: every create met its fault and succeeded, none made twice, none left behind
     /// unreported, none answered with another volume.
     ///
     /// # Panics
@@ -41,6 +44,7 @@ impl FaultedCreates {
     pub fn assert_clean(&self) {
         assert!(
             self.succeeded == self.creates
+                && self.unfaulted == 0
                 && self.duplicates == 0
                 && self.orphans == 0
                 && self.wrong == 0,
@@ -82,7 +86,11 @@ pub async fn faulted_creates(
         let key = round_key(engine, i, SimOp::CreateVolume);
         let mut request = template.clone().with_idempotency_key(&key);
         request.name = format!("{}-{i}", template.name);
+        let injected = engine.injected().len();
         let returned = client.create_volume(&request).await;
+        if engine.injected().len() == injected {
+            report.unfaulted += 1;
+        }
         let query = ListVolumes::new().with_label(IDEMPOTENCY_LABEL, key.as_str());
         let found: Vec<Volume> = client
             .list_all_volumes(query)
@@ -128,7 +136,11 @@ pub async fn faulted_snapshot_creates(
         let key = round_key(engine, i, SimOp::CreateSnapshot);
         let mut request = template.clone().with_idempotency_key(&key);
         request.name = format!("{}-{i}", template.name);
+        let injected = engine.injected().len();
         let returned = client.create_snapshot(&request).await;
+        if engine.injected().len() == injected {
+            report.unfaulted += 1;
+        }
         let query = ListSnapshots::new().with_volume(template.volume_id.clone());
         let found: Vec<Snapshot> = client
             .list_all_snapshots(query)

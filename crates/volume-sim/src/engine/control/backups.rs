@@ -10,10 +10,9 @@ use volume_core::{
 };
 
 use super::super::fault::Fault;
-use super::super::memory;
 use super::super::policy::Policy;
 use super::artifacts::{artifact_kind, ArtifactEnd, ArtifactKind, ArtifactUse};
-use super::{bytes_of, lock_image, Control, Result};
+use super::{Control, Result};
 
 artifact_kind! {
     Backups stores Backup (BackupId, BackupState) taken by CreateBackup
@@ -123,12 +122,7 @@ impl Control {
                 ),
             ));
         }
-        let mut image = rec.data.clone();
-        image.resize(bytes_of(vrec.volume.size)?);
-        let old = std::mem::replace(&mut *lock_image(&vrec.data), image);
-        let bytes = old.allocated_bytes();
-        drop(old);
-        memory::freed(bytes);
+        Self::replace_data(&vrec.data, &rec.data, vrec.volume.size)?;
         let delay = self.policy.delays.restore;
         let back = ArtifactEnd::State(bt.after.clone());
         self.run_artifact::<Backups>(bseq, bt.during, delay, (back.clone(), back), None);

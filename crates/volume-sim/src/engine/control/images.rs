@@ -119,8 +119,13 @@ impl Control {
     /// Not found, when `id` is not an image of `tenant`'s.
     pub fn delete_volume_image(&mut self, tenant: &str, id: &str) -> Result<()> {
         self.image_rec(tenant, id)?;
-        if let Some(seq) = self.seq_of(id) {
-            self.images.remove(&seq);
+        // The id goes with the record, and the bytes only it held are
+        // handed back, as for volumes and artifacts.
+        if let Some(rec) = self.seq_of(id).and_then(|seq| self.images.remove(&seq)) {
+            self.ids.remove(id);
+            let bytes = rec.data.allocated_bytes();
+            drop(rec);
+            super::super::memory::freed(bytes);
         }
         Ok(())
     }

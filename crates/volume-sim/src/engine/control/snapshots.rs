@@ -39,15 +39,10 @@ impl super::Control {
                 format!("snapshot {snapshot} is not a snapshot of volume {volume}"),
             ));
         }
-        let mut image = rec.data.clone();
         let vrec = self.volume_rec(tenant, volume)?;
         let vseq = vrec.seq;
         let t = self.check_volume(volume, &vrec.volume.state, VolumeOp::RestoreInto)?;
-        image.resize(super::bytes_of(vrec.volume.size)?);
-        let old = std::mem::replace(&mut *super::lock_image(&vrec.data), image);
-        let bytes = old.allocated_bytes();
-        drop(old);
-        super::super::memory::freed(bytes);
+        Self::replace_data(&vrec.data, &rec.data, vrec.volume.size)?;
         self.run_volume(vseq, VolumeOp::RestoreInto, &t, fault);
         self.volume_now(vseq)
     }

@@ -126,6 +126,19 @@ impl Control {
         memory::freed(bytes);
     }
 
+    /// Puts a copy of `from` in place of a volume's bytes, sized to the
+    /// volume (`size`), and hands back the memory only the old bytes held:
+    /// a restore of a backup and a revert to a snapshot.
+    pub(super) fn replace_data(data: &SharedImage, from: &Image, size: Size) -> Result<()> {
+        let mut image = from.clone();
+        image.resize(bytes_of(size)?);
+        let old = std::mem::replace(&mut *lock_image(data), image);
+        let bytes = old.allocated_bytes();
+        drop(old);
+        memory::freed(bytes);
+        Ok(())
+    }
+
     /// Takes `attachments` off the per-instance counts.
     fn forget_attachments(&mut self, attachments: &[Attachment]) {
         for a in attachments {

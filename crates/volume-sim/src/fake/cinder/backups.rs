@@ -90,8 +90,12 @@ impl Ctx<'_> {
     }
 
     /// All of this tenant's backups that are not gone, oldest first.
-    fn all_backups(&self) -> Result<Vec<Backup>, Rejection> {
-        let q = volume_core::ListBackups::new();
+    /// The tenant's backups (of `volume` only, when given), not deleted.
+    fn all_backups(&self, volume: Option<&VolumeId>) -> Result<Vec<Backup>, Rejection> {
+        let q = match volume {
+            Some(v) => volume_core::ListBackups::new().with_volume(v.clone()),
+            None => volume_core::ListBackups::new(),
+        };
         let mut all = Vec::new();
         let mut token = None;
         for _ in 0..1000 {
@@ -110,6 +114,15 @@ impl Ctx<'_> {
             }
         }
         Ok(all)
+    }
+
+    /// The backups that can depend on `b`: none for an incremental one,
+    /// else those of its volume.
+    fn volume_backups(&self, b: &Backup) -> Result<Vec<Backup>, Rejection> {
+        match (&b.volume_id, b.incremental) {
+            (Some(v), false) => self.all_backups(Some(v)),
+            _ => Ok(Vec::new()),
+        }
     }
 
     fn backup_summary(&self, b: &Backup) -> Value {
@@ -166,7 +179,7 @@ impl Ctx<'_> {
 
     pub(super) fn list_backups(&mut self, detail: bool) -> Result<FakeResponse, Rejection> {
         let filters = self.filters()?;
-        let all = self.all_backups()?;
+        let all = self.all_backups(None)?;
         let kept: Vec<Backup> = all
             .iter()
             .filter(|b| {
@@ -183,8 +196,14 @@ impl Ctx<'_> {
         let key = |b: &Backup, k: &str| -> Option<SortKey> {
             Some(match k {
                 "created_at" => SortKey::time(b.created_at),
+                "updated_at" => SortKey::time(
+                    self.st
+                        .backups
+                        .get(b.id.as_str())
+                        .and_then(|e| e.updated_at),
+                ),
                 "id" => SortKey::Text(b.id.as_str().to_owned()),
-                "name" => {
+                "name" | "display_name" => {
                     SortKey::Text(self.backup_name(b).as_str().unwrap_or_default().to_owned())
                 }
                 "size" => SortKey::Num(u128::from(b.size.as_gib())),
@@ -198,7 +217,15 @@ impl Ctx<'_> {
                 collection: "backups",
                 link_path: path,
                 kind: "Backup",
-                sort_keys: &["created_at", "id", "name", "size", "status"],
+                sort_keys: &[
+                    "created_at",
+                    "updated_at",
+                    "id",
+                    "name",
+                    "display_name",
+                    "size",
+                    "status",
+                ],
             },
             kept,
             key,
@@ -268,9 +295,9 @@ impl Ctx<'_> {
         }
         if incremental {
             let has_full = self
-                .all_backups()?
+                .all_backups(Some(&v.id))?
                 .iter()
-                .any(|b| b.volume_id.as_ref() == Some(&v.id) && b.state == BackupState::Available);
+                .any(|b| b.state == BackupState::Available);
             if !has_full {
                 return Err(bad_request(
                     "Invalid backup: No backups available to do an incremental backup.",
@@ -307,7 +334,8 @@ impl Ctx<'_> {
 
     pub(super) fn show_backup(&mut self, id: &str) -> Result<FakeResponse, Rejection> {
         let b = self.backup(id)?;
-        let all = self.all_backups()?;
+        // Whether it has dependents needs only its own volume's backups.
+        let all = self.volume_backups(&b)?;
         Ok(FakeResponse::json(
             200,
             &json!({"backup": self.backup_json(&b, &LatestIncremental::of(&all))}),
@@ -352,7 +380,7 @@ impl Ctx<'_> {
                 "Invalid backup: Backup status must be available or error, but current status is: {status}."
             )));
         }
-        let all = self.all_backups()?;
+        let all = self.volume_backups(&b)?;
         if LatestIncremental::of(&all).has_dependents(&b) {
             return Err(bad_request(
                 "Invalid backup: Incremental backups exist for this backup.",

@@ -215,7 +215,12 @@ impl Ctx<'_> {
         }
         let quota = self.c.quota(project);
         let used = self.c.quota_usage(project);
-        let (_, backup_gib) = self.backup_usage(project);
+        // What is in use is counted only when it is shown.
+        let backup_gib = if usage {
+            self.backup_usage(project).1
+        } else {
+            0
+        };
         let mut entries: Vec<(String, i64, u64)> = vec![
             ("volumes".into(), limit(quota.volumes), used.volumes),
             ("snapshots".into(), limit(quota.snapshots), used.snapshots),
@@ -228,7 +233,12 @@ impl Ctx<'_> {
         // One pass over the volumes, counted by type as the volume views
         // show it (an untyped volume is of the default type).
         let mut by_type: HashMap<String, (u64, u64)> = HashMap::new();
-        for v in self.c.all_volumes_shared(project) {
+        let volumes = if usage {
+            self.c.all_volumes_shared(project)
+        } else {
+            Vec::new()
+        };
+        for v in volumes {
             if v.state != volume_core::VolumeState::Deleted {
                 let count = by_type.entry(self.volume_type_of(&v)).or_default();
                 count.0 += 1;

@@ -197,12 +197,18 @@ impl Tokens {
 
     fn issue(&mut self, mut rec: TokenRec, now: Duration) -> String {
         // Tokens are queued in the order they were issued, all with one
-        // lifetime, so the expired and the revoked are found at the front:
-        // O(1) a token on average, and `order` never outgrows `live` by
-        // more than what was revoked since.
+        // lifetime, so the expired are found at the front. Revoked ones may
+        // sit behind a token still held: once the queue is twice the bound,
+        // they are swept out (at least half of it is dead, so O(1) a token
+        // on average). A live token goes only when `MAX_TOKENS` others are
+        // live, the oldest first.
+        if self.order.len() >= 2 * MAX_TOKENS {
+            let live = &self.live;
+            self.order.retain(|id| live.contains_key(id));
+        }
         while let Some(oldest) = self.order.front() {
             let gone = self.live.get(oldest).is_none_or(|t| now >= t.expires);
-            if !gone && self.order.len() < MAX_TOKENS {
+            if !gone && self.live.len() < MAX_TOKENS {
                 break;
             }
             if let Some(oldest) = self.order.pop_front() {
@@ -385,7 +391,11 @@ impl CinderDialect {
             _ => None,
         };
         match found {
-            Some(u) if constant_time_eq(u.password.as_bytes(), secret.as_bytes()) => Ok(u),
+            Some(u)
+                if super::super::dialect::constant_eq(u.password.as_bytes(), secret.as_bytes()) =>
+            {
+                Ok(u)
+            }
             _ => Err(Box::new(unauthorized(NEEDS_AUTH))),
         }
     }
@@ -417,7 +427,8 @@ impl CinderDialect {
             }
             _ => None,
         };
-        let Some(a) = found.filter(|a| constant_time_eq(a.secret.as_bytes(), secret.as_bytes()))
+        let Some(a) = found
+            .filter(|a| super::super::dialect::constant_eq(a.secret.as_bytes(), secret.as_bytes()))
         else {
             return Err(Box::new(unauthorized(NEEDS_AUTH)));
         };
@@ -594,11 +605,6 @@ fn catalog(origin: &str, project_id: &str) -> Value {
     ])
 }
 
-/// Compares secrets without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -625,21 +631,28 @@ mod tests {
         }
     }
 
-    /// Issuing and revoking forever keeps the book bounded, and the newest
-    /// token stays valid.
+    /// Issuing and revoking forever keeps the book bounded, a token still
+    /// held survives it, and the newest token stays valid.
     #[test]
     fn revoked_and_expired_tokens_are_forgotten() {
         let mut tokens = Tokens::new(Duration::from_secs(3600));
         let now = Duration::from_secs(1);
+        let held = tokens.issue(rec(), now);
         for _ in 0..3 * MAX_TOKENS {
             let id = tokens.issue(rec(), now);
             assert!(tokens.revoke(&id));
         }
-        assert!(tokens.order.len() <= MAX_TOKENS, "{}", tokens.order.len());
+        assert!(
+            tokens.order.len() <= 2 * MAX_TOKENS,
+            "{}",
+            tokens.order.len()
+        );
+        assert!(tokens.valid(&held, now).is_some(), "one live token is kept");
+        assert!(tokens.revoke(&held));
         let kept: Vec<String> = (0..MAX_TOKENS + 5)
             .map(|_| tokens.issue(rec(), now))
             .collect();
-        assert!(tokens.order.len() <= MAX_TOKENS && tokens.live.len() <= MAX_TOKENS);
+        assert!(tokens.order.len() <= 2 * MAX_TOKENS && tokens.live.len() <= MAX_TOKENS);
         assert!(tokens.valid(kept.last().unwrap(), now).is_some());
         assert!(
             tokens.valid(&kept[0], now).is_none(),

@@ -154,6 +154,12 @@ impl Ctx<'_> {
         let key = |s: &Snapshot, k: &str| -> Option<SortKey> {
             Some(match k {
                 "created_at" => SortKey::time(s.created_at),
+                "updated_at" => SortKey::time(
+                    self.st
+                        .snapshots
+                        .get(s.id.as_str())
+                        .and_then(|e| e.updated_at),
+                ),
                 "id" => SortKey::Text(s.id.as_str().to_owned()),
                 "name" | "display_name" => SortKey::Text(
                     self.snapshot_name(s)
@@ -176,7 +182,15 @@ impl Ctx<'_> {
                 collection: "snapshots",
                 link_path: path,
                 kind: "Snapshot",
-                sort_keys: &["created_at", "id", "name", "display_name", "size", "status"],
+                sort_keys: &[
+                    "created_at",
+                    "updated_at",
+                    "id",
+                    "name",
+                    "display_name",
+                    "size",
+                    "status",
+                ],
             },
             kept,
             key,

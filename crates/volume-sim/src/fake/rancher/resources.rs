@@ -456,6 +456,15 @@ impl Ctx<'_, '_> {
                 )
             })));
         }
+        // Under a parent (`/volumes/1v5/snapshots`), only its own records
+        // are rendered, not every one of the tenant's.
+        let related = |r: &ArtifactRec| match only {
+            Some(("volumeId", parent)) => db_id(parent, "1v") == Some(r.volume),
+            Some(("snapshotId", parent)) => {
+                db_id(parent, "1s").is_some() && db_id(parent, "1s") == r.snapshot
+            }
+            _ => true,
+        };
         let items: Vec<Value> = match kind {
             Kind::Volume => self
                 .st
@@ -467,15 +476,17 @@ impl Ctx<'_, '_> {
             Kind::Snapshot => self
                 .st
                 .snapshots
-                .keys()
-                .filter_map(|n| self.snapshot_json(*n))
+                .iter()
+                .filter(|(_, r)| related(r))
+                .filter_map(|(n, _)| self.snapshot_json(*n))
                 .filter(|v| query.removed || v["removed"].is_null())
                 .collect(),
             Kind::Backup => self
                 .st
                 .backups
-                .keys()
-                .filter_map(|n| self.backup_json(*n))
+                .iter()
+                .filter(|(_, r)| related(r))
+                .filter_map(|(n, _)| self.backup_json(*n))
                 .filter(|v| query.removed || v["removed"].is_null())
                 .collect(),
             Kind::StorageDriver => DRIVERS.iter().map(|d| self.driver_json(d)).collect(),
