@@ -788,6 +788,33 @@ async fn calls_count_while_no_fault_is_armed() {
     assert_eq!(sim.injected().len(), 1);
 }
 
+/// Data calls counted on a volume stay counted once it is deleted, and a
+/// data call on a volume that does not exist counts too.
+#[tokio::test]
+async fn calls_on_deleted_and_missing_volumes_still_count() {
+    let sim = Sim::new();
+    let v = sim
+        .create_volume(&CreateVolume::new("gone", Size::gib(1)))
+        .await
+        .unwrap();
+    sim.write_at(&v.id, 0, b"ab").await.unwrap();
+    sim.discard(&v.id, 0, 1).await.unwrap();
+    sim.read_at(&v.id, 0, &mut [0u8; 2]).await.unwrap();
+    sim.delete_volume(&v.id).await.unwrap();
+    let err = sim.write_at(&v.id, 0, b"x").await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    sim.inject(
+        FaultRule::new(Fault::ErrorBefore {
+            status: 500,
+            message: "boom".into(),
+        })
+        .on(SimOp::Read),
+    );
+    assert!(sim.read_at(&v.id, 0, &mut [0u8; 1]).await.is_err());
+    // create, write, discard, read, delete, the refused write, the read.
+    assert_eq!(sim.injected()[0].call, 7);
+}
+
 /// The per-instance attachment counts and per-volume snapshot counts that
 /// replace scans: the attach limit frees a place on detach, on delete and
 /// when a volume created attached goes, and a volume with snapshots can be
