@@ -56,7 +56,9 @@ fn main() {
                 block_on(async {
                     for &off in &offsets {
                         if read {
-                            sim.read_at(&id, off, black_box(&mut buf[..])).await.unwrap();
+                            sim.read_at(&id, off, black_box(&mut buf[..]))
+                                .await
+                                .unwrap();
                         } else {
                             sim.write_at(&id, off, black_box(&buf[..])).await.unwrap();
                         }
