@@ -25,6 +25,10 @@ const SMALL: usize = 4096;
 /// Offsets per round: 256 MiB of 4 KiB accesses, far more than the caches.
 const OFFSETS: usize = 65_536;
 
+/// One side of the comparison: its name, and one round of its accesses
+/// from (or into) the given buffer.
+type Side<'a> = (&'static str, Box<dyn FnMut(&mut [u8; SMALL]) + 'a>);
+
 /// A 4 KiB buffer on a page of its own, so every side copies from (or to)
 /// the same alignment.
 #[repr(align(4096))]
@@ -49,7 +53,7 @@ fn main() {
     let engine = sim.engine().clone();
     let mut page = Box::new(Page([7u8; SMALL]));
 
-    let mut sides: Vec<(&str, Box<dyn FnMut(&mut [u8; SMALL])>)> = vec![
+    let mut sides: Vec<Side<'_>> = vec![
         (
             "Sim::write_at / read_at",
             Box::new(|buf| {
