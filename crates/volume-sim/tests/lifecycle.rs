@@ -773,23 +773,15 @@ async fn calls_count_while_no_fault_is_armed() {
     for _ in 0..3 {
         sim.write_at(&v.id, 0, b"n").await.unwrap();
     }
-    sim.inject(
-        FaultRule::new(Fault::ErrorBefore {
-            status: 500,
-            message: "boom".into(),
-        })
-        .on(SimOp::Read),
-    );
-    assert!(sim.read_at(&v.id, 0, &mut [0u8; 1]).await.is_err());
     // create, three writes, the read.
-    assert_eq!(sim.injected()[0].call, 5);
+    assert_eq!(number_of_a_faulted_read(&sim, &v.id).await, 5);
     // Spent: the next read is not faulted, and takes no lock again.
     sim.read_at(&v.id, 0, &mut [0u8; 1]).await.unwrap();
     assert_eq!(sim.injected().len(), 1);
 }
 
-/// Data calls counted on a volume stay counted once it is deleted, and a
-/// data call on a volume that does not exist counts too.
+/// Data calls on a volume still count once it is deleted, and a data call
+/// on a volume that does not exist counts too.
 #[tokio::test]
 async fn calls_on_deleted_and_missing_volumes_still_count() {
     let sim = Sim::new();
@@ -803,6 +795,13 @@ async fn calls_on_deleted_and_missing_volumes_still_count() {
     sim.delete_volume(&v.id).await.unwrap();
     let err = sim.write_at(&v.id, 0, b"x").await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
+    // create, write, discard, read, delete, the refused write, the read.
+    assert_eq!(number_of_a_faulted_read(&sim, &v.id).await, 7);
+}
+
+/// Arms an error on the next read, makes a read of `id` that gets it, and
+/// returns the number the injection gave that call.
+async fn number_of_a_faulted_read(sim: &Sim, id: &VolumeId) -> u64 {
     sim.inject(
         FaultRule::new(Fault::ErrorBefore {
             status: 500,
@@ -810,9 +809,10 @@ async fn calls_on_deleted_and_missing_volumes_still_count() {
         })
         .on(SimOp::Read),
     );
-    assert!(sim.read_at(&v.id, 0, &mut [0u8; 1]).await.is_err());
-    // create, write, discard, read, delete, the refused write, the read.
-    assert_eq!(sim.injected()[0].call, 7);
+    assert!(sim.read_at(id, 0, &mut [0u8; 1]).await.is_err());
+    let injected = sim.injected();
+    assert_eq!(injected.len(), 1);
+    injected[0].call
 }
 
 /// The per-instance attachment counts and per-volume snapshot counts that
