@@ -45,7 +45,8 @@ pub(crate) async fn run(ctx: &Ctx, command: &Command) -> Result<(), CliError> {
         Command::Create(args) => create(ctx, args).await,
         Command::Rm { id } => {
             let id = volume_id(id)?;
-            gone(storage.delete_volume(&id).await)?;
+            let look = async { storage.get_volume(&id).await.map(drop) };
+            gone(storage.delete_volume(&id).await, look).await?;
             if let Some(w) = &ctx.wait {
                 w.volume_gone(storage, &id).await?;
             }
@@ -314,7 +315,8 @@ async fn snapshot(ctx: &Ctx, command: &SnapshotCommand) -> Result<(), CliError> 
         }
         SnapshotCommand::Rm { id } => {
             let id = SnapshotId::new(id.as_str())?;
-            gone(storage.delete_snapshot(&id).await)?;
+            let look = async { storage.get_snapshot(&id).await.map(drop) };
+            gone(storage.delete_snapshot(&id).await, look).await?;
             if let Some(w) = &ctx.wait {
                 w.snapshot_gone(storage, &id).await?;
             }
@@ -369,7 +371,8 @@ async fn backup(ctx: &Ctx, command: &BackupCommand) -> Result<(), CliError> {
         }
         BackupCommand::Rm { id } => {
             let id = BackupId::new(id.as_str())?;
-            gone(storage.delete_backup(&id).await)?;
+            let look = async { storage.get_backup(&id).await.map(drop) };
+            gone(storage.delete_backup(&id).await, look).await?;
             if let Some(w) = &ctx.wait {
                 w.backup_gone(storage, &id).await?;
             }
@@ -418,11 +421,59 @@ fn first_page<T>(page: volume_core::Page<T>, what: &str) -> Vec<T> {
     page.items
 }
 
-/// A delete's result, where "not found" after an earlier attempt that may
-/// have done it (the error says the outcome is unknown) counts as deleted.
-fn gone(result: volume_core::Result<()>) -> volume_core::Result<()> {
+/// A delete's result. A refusal after an earlier attempt that may have
+/// done it (the error says the outcome is unknown) is settled: a "not
+/// found" counts as deleted; any other refusal (Cattle answers a second
+/// remove with 405) is checked with `look`, a read of the resource, and
+/// counts as deleted when that finds nothing.
+async fn gone(
+    result: volume_core::Result<()>,
+    look: impl std::future::Future<Output = volume_core::Result<()>>,
+) -> volume_core::Result<()> {
     match result {
-        Err(e) if e.is_not_found() && e.outcome_unknown() => Ok(()),
+        Err(e) if e.outcome_unknown() && e.is_not_found() => Ok(()),
+        Err(e) if e.outcome_unknown() => match look.await {
+            Err(seen) if seen.is_not_found() => Ok(()),
+            _ => Err(e),
+        },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gone;
+    use volume_core::{ApiError, Error, ResourceKind};
+
+    fn refused(status: u16, unknown: bool) -> Error {
+        let api = ApiError::new("p", status, "refused").with_outcome_unknown(unknown);
+        Error::from_status(api, ResourceKind::Volume, "v", None)
+    }
+
+    fn missing() -> volume_core::Result<()> {
+        Err(Error::not_found(ResourceKind::Volume, "v"))
+    }
+
+    #[tokio::test]
+    async fn a_refused_repeat_of_a_delete_is_settled_by_looking() {
+        // A 404 after an attempt that may have acted: deleted, no look.
+        let unreachable = async { panic!("looked when a 404 settles it") };
+        assert!(gone(Err(refused(404, true)), unreachable).await.is_ok());
+        // A 405 (Cattle's answer to a second remove): deleted if it is gone…
+        assert!(gone(Err(refused(405, true)), async { missing() })
+            .await
+            .is_ok());
+        // …and the refusal if it is still there.
+        let e = gone(Err(refused(405, true)), async { Ok(()) })
+            .await
+            .unwrap_err();
+        assert!(e.outcome_unknown(), "{e:?}");
+        // A first attempt refused: the refusal, whatever a look would say.
+        assert!(gone(Err(refused(404, false)), async { missing() })
+            .await
+            .is_err());
+        assert!(gone(Err(refused(405, false)), async { missing() })
+            .await
+            .is_err());
     }
 }

@@ -330,12 +330,14 @@ async fn a_create_that_times_out_is_not_retried_and_its_outcome_is_unknown() {
 async fn a_delete_refused_after_an_attempt_that_may_have_acted_is_outcome_unknown() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
+        .and(path("/volumes/7"))
         .respond_with(status(503, "busy"))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
+        .and(path("/volumes/7"))
         .respond_with(status(404, "no such volume"))
         .expect(1)
         .mount(&server)
@@ -350,6 +352,7 @@ async fn a_delete_refused_after_an_attempt_that_may_have_acted_is_outcome_unknow
 async fn a_delete_refused_at_once_is_a_plain_not_found() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
+        .and(path("/volumes/7"))
         .respond_with(status(404, "no such volume"))
         .expect(1)
         .mount(&server)

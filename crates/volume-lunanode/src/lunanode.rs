@@ -381,12 +381,9 @@ impl LunaNode {
         if let Some(name) = &req.name {
             rules::check_name("name", name)?;
             // A rename keeps the idempotency key the name carries, so the
-            // volume keeps its `vrs-idem` label (one `volume/list` says).
-            let listed = self.listed(None).await?;
-            let key = listed
-                .iter()
-                .find(|l| l.id == id.as_str())
-                .and_then(|l| idempotency::split_keyed_name(&l.name).1);
+            // volume keeps its `vrs-idem` label (`volume/info` has the name).
+            let info = self.client.info(id.as_str()).await?;
+            let key = idempotency::split_keyed_name(&info.volume.name).1;
             let label = idem::keyed_label(name, key)?;
             self.client.rename(id.as_str(), &label).await?;
         }

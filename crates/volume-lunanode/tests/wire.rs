@@ -220,15 +220,16 @@ async fn every_volume_action_is_pinned() {
     let vm = "16b64847-0a86-42ea-bea8-ed60bd960c68";
     let id: VolumeId = "4682".parse().unwrap();
     // get_volume = info + list; each mutation is followed by one. A rename
-    // reads the list first too, for the idempotency key the name may carry.
+    // reads the volume's info first too, for the idempotency key the name
+    // may carry.
     expect(
         &server,
         action("volume/info/", json!({"volume_id": "4682"})),
         info.clone(),
-        5,
+        6,
     )
     .await;
-    expect(&server, action("volume/list/", json!({})), list.clone(), 6).await;
+    expect(&server, action("volume/list/", json!({})), list.clone(), 5).await;
     expect(
         &server,
         action(

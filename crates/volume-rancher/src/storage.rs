@@ -165,6 +165,11 @@ impl Rancher {
         query: &ListVolumes,
         page: Option<&PageToken>,
     ) -> Result<Page<Volume>> {
+        if idempotency::has_other_labels(&query.labels) {
+            // A Rancher volume shows no label but the key: none matches,
+            // so no page is worth reading.
+            return Ok(Page::last(Vec::new()));
+        }
         let mut pairs = Vec::new();
         if let Some(name) = &query.name {
             pairs.push(("name".to_owned(), name.clone()));

@@ -1521,3 +1521,26 @@ async fn operations_expire() {
         }
     }
 }
+
+/// The TTL counts from when an operation ended, not from when it began: one
+/// pending for longer than the TTL is still answered right after it ends.
+#[tokio::test]
+async fn an_operation_is_kept_for_its_ttl_after_it_ends() {
+    use volume_sim::fake::exoscale::ExoscaleFake;
+    let ttl = Duration::from_millis(300);
+    let c = cloud_with(ExoscaleFake::builder().operation_ttl(ttl)).await;
+    let op = c
+        .ok(
+            "POST",
+            "/block-storage",
+            Some(&json!({"name": "long", "size": 10})),
+        )
+        .await;
+    let path = format!("/operation/{}", op["id"].as_str().unwrap());
+    assert_eq!(c.ok("GET", &path, None).await["state"], "pending");
+    tokio::time::sleep(ttl * 2).await;
+    c.fake.engine().advance(Duration::from_secs(1_000_000));
+    assert_eq!(c.ok("GET", &path, None).await["state"], "success");
+    // Ended just now: kept, though it began two TTLs ago.
+    assert_eq!(c.ok("GET", &path, None).await["state"], "success");
+}

@@ -243,6 +243,11 @@ impl Engine {
         self.shared.faults.set_armed(c.faults.armed());
     }
 
+    /// How many faults have been injected so far (without copying them).
+    pub fn injected_count(&self) -> usize {
+        self.lock().faults.injected().len()
+    }
+
     /// Every fault injected so far.
     pub fn injected(&self) -> Vec<Injected> {
         self.lock().faults.injected().to_vec()

@@ -455,18 +455,26 @@ struct OpRec {
     reference: Option<(Kind, String)>,
     /// `true`: the operation succeeds when the resource is gone.
     gone: bool,
-    /// Set once it is no longer pending; it never changes after.
-    done: Option<Outcome>,
-    /// When it started, on the wall clock.
-    at: Instant,
+    /// Set once it is no longer pending, with when that was seen on the
+    /// wall clock; it never changes after.
+    done: Option<(Outcome, Instant)>,
 }
 
 impl OpRec {
-    /// Whether it has ended and is `ttl` old or older: an operation still
-    /// pending is never forgotten by age (a client may be polling it), only
-    /// past [`MAX_KEPT_OPERATIONS`].
+    /// Records its outcome, the first time it is no longer pending.
+    fn end(&mut self, outcome: &Outcome) {
+        if *outcome != Outcome::Pending && self.done.is_none() {
+            self.done = Some((outcome.clone(), Instant::now()));
+        }
+    }
+
+    /// Whether it ended `ttl` ago or longer: an operation still pending is
+    /// never forgotten by age (a client may be polling it), only past
+    /// [`MAX_KEPT_OPERATIONS`].
     fn expired(&self, ttl: Duration) -> bool {
-        self.done.is_some() && self.at.elapsed() >= ttl
+        self.done
+            .as_ref()
+            .is_some_and(|(_, ended)| ended.elapsed() >= ttl)
     }
 }
 
@@ -1220,12 +1228,9 @@ impl Op<'_> {
             reference,
             gone,
             done: None,
-            at: Instant::now(),
         };
         let outcome = outcome_now(self.c, &rec);
-        if outcome != Outcome::Pending {
-            rec.done = Some(outcome.clone());
-        }
+        rec.end(&outcome);
         let json = operation_json(&id, &rec, &outcome);
         self.st.ops.insert(id.clone(), rec);
         self.st.op_order.push_back(id);
@@ -1500,13 +1505,11 @@ impl Op<'_> {
             .cloned()
             .ok_or_else(not_found)?;
         let outcome = match &rec.done {
-            Some(o) => o.clone(),
+            Some((o, _)) => o.clone(),
             None => outcome_now(self.c, &rec),
         };
-        if outcome != Outcome::Pending {
-            if let Some(r) = self.st.ops.get_mut(id) {
-                r.done = Some(outcome.clone());
-            }
+        if let Some(r) = self.st.ops.get_mut(id) {
+            r.end(&outcome);
         }
         Ok(operation_json(id, &rec, &outcome))
     }

@@ -2,11 +2,13 @@
 //! provider's reliability test runs against its fake (the issue's "0
 //! duplicates in 1,000 faulted creates").
 
+use std::time::Duration;
+
 use futures::TryStreamExt;
 use volume_core::idempotency::{IdempotencyKey, IDEMPOTENCY_LABEL};
 use volume_core::{
-    BlockStorage, BlockStorageExt, CreateSnapshot, CreateVolume, Labels, ListSnapshots,
-    ListVolumes, Snapshot, SnapshotId, Volume, VolumeId,
+    Backup, BackupId, BlockStorage, BlockStorageExt, CreateBackup, CreateSnapshot, CreateVolume,
+    Labels, ListBackups, ListSnapshots, ListVolumes, Snapshot, SnapshotId, Volume, VolumeId,
 };
 
 use crate::engine::{Engine, Fault, FaultRule, SimOp};
@@ -83,21 +85,17 @@ pub async fn faulted_creates(
         ..FaultedCreates::default()
     };
     for i in 0..n {
-        let key = round_key(engine, i, SimOp::CreateVolume);
-        let mut request = template.clone().with_idempotency_key(&key);
+        let round = Round::start(engine, i, SimOp::CreateVolume);
+        let mut request = template.clone().with_idempotency_key(&round.key);
         request.name = format!("{}-{i}", template.name);
-        let injected = engine.injected().len();
-        let returned = client.create_volume(&request).await;
-        if engine.injected().len() == injected {
-            report.unfaulted += 1;
-        }
-        let query = ListVolumes::new().with_label(IDEMPOTENCY_LABEL, key.as_str());
-        let found: Vec<Volume> = client
-            .list_all_volumes(query)
-            .try_collect()
+        let returned = round.bounded(client.create_volume(&request)).await;
+        round.end_fault(engine, &mut report);
+        let query = ListVolumes::new().with_label(IDEMPOTENCY_LABEL, round.key.as_str());
+        let found: Vec<Volume> = round
+            .bounded(client.list_all_volumes(query).try_collect())
             .await
             .expect("listing works once the fault is spent");
-        let found = carriers(found, &key, |v| (&v.labels, &v.name, v.id.as_str()));
+        let found = carriers(found, &round.key, |v| (&v.labels, &v.name, v.id.as_str()));
         report.count(
             returned.as_ref().map(|v| (v.id.as_str(), v.name.as_str())),
             &request.name,
@@ -105,8 +103,8 @@ pub async fn faulted_creates(
         );
         for (id, _) in found {
             let id = VolumeId::new(id).expect("a listed id");
-            client
-                .delete_volume(&id)
+            round
+                .bounded(client.delete_volume(&id))
                 .await
                 .expect("a delete works once the fault is spent");
         }
@@ -133,21 +131,17 @@ pub async fn faulted_snapshot_creates(
         ..FaultedCreates::default()
     };
     for i in 0..n {
-        let key = round_key(engine, i, SimOp::CreateSnapshot);
-        let mut request = template.clone().with_idempotency_key(&key);
+        let round = Round::start(engine, i, SimOp::CreateSnapshot);
+        let mut request = template.clone().with_idempotency_key(&round.key);
         request.name = format!("{}-{i}", template.name);
-        let injected = engine.injected().len();
-        let returned = client.create_snapshot(&request).await;
-        if engine.injected().len() == injected {
-            report.unfaulted += 1;
-        }
+        let returned = round.bounded(client.create_snapshot(&request)).await;
+        round.end_fault(engine, &mut report);
         let query = ListSnapshots::new().with_volume(template.volume_id.clone());
-        let found: Vec<Snapshot> = client
-            .list_all_snapshots(query)
-            .try_collect()
+        let found: Vec<Snapshot> = round
+            .bounded(client.list_all_snapshots(query).try_collect())
             .await
             .expect("listing works once the fault is spent");
-        let found = carriers(found, &key, |s| (&s.labels, &s.name, s.id.as_str()));
+        let found = carriers(found, &round.key, |s| (&s.labels, &s.name, s.id.as_str()));
         report.count(
             returned.as_ref().map(|s| (s.id.as_str(), s.name.as_str())),
             &request.name,
@@ -155,8 +149,8 @@ pub async fn faulted_snapshot_creates(
         );
         for (id, _) in found {
             let id = SnapshotId::new(id).expect("a listed id");
-            client
-                .delete_snapshot(&id)
+            round
+                .bounded(client.delete_snapshot(&id))
                 .await
                 .expect("a delete works once the fault is spent");
         }
@@ -164,14 +158,91 @@ pub async fn faulted_snapshot_creates(
     report
 }
 
-/// Round `i`'s key, with its fault armed on `op`.
-fn round_key(engine: &Engine, i: usize, op: SimOp) -> IdempotencyKey {
-    engine.inject(
-        FaultRule::new(HIDING_FAULTS[i % HIDING_FAULTS.len()]())
-            .on(op)
-            .times(1),
-    );
-    IdempotencyKey::new(format!("faulted-{i}")).expect("a valid key")
+/// [`faulted_snapshot_creates`] for backups of `template.volume_id`.
+///
+/// # Panics
+/// As [`faulted_creates`].
+pub async fn faulted_backup_creates(
+    client: &dyn BlockStorage,
+    engine: &Engine,
+    template: &CreateBackup,
+    n: usize,
+) -> FaultedCreates {
+    let mut report = FaultedCreates {
+        creates: n,
+        ..FaultedCreates::default()
+    };
+    for i in 0..n {
+        let round = Round::start(engine, i, SimOp::CreateBackup);
+        let mut request = template.clone().with_idempotency_key(&round.key);
+        request.name = format!("{}-{i}", template.name);
+        let returned = round.bounded(client.create_backup(&request)).await;
+        round.end_fault(engine, &mut report);
+        let query = ListBackups::new().with_volume(template.volume_id.clone());
+        let found: Vec<Backup> = round
+            .bounded(client.list_all_backups(query).try_collect())
+            .await
+            .expect("listing works once the fault is spent");
+        let found = carriers(found, &round.key, |b| (&b.labels, &b.name, b.id.as_str()));
+        report.count(
+            returned.as_ref().map(|b| (b.id.as_str(), b.name.as_str())),
+            &request.name,
+            &found,
+        );
+        for (id, _) in found {
+            let id = BackupId::new(id).expect("a listed id");
+            round
+                .bounded(client.delete_backup(&id))
+                .await
+                .expect("a delete works once the fault is spent");
+        }
+    }
+    report
+}
+
+/// How long one call of a round may take (retries included) before the
+/// round is declared hung.
+const ROUND_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One round: its key, with its fault armed, and how many faults had been
+/// injected before it.
+struct Round {
+    i: usize,
+    key: IdempotencyKey,
+    injected: usize,
+}
+
+impl Round {
+    /// Arms round `i`'s fault on `op` and makes its key.
+    fn start(engine: &Engine, i: usize, op: SimOp) -> Self {
+        let injected = engine.injected_count();
+        engine.inject(
+            FaultRule::new(HIDING_FAULTS[i % HIDING_FAULTS.len()]())
+                .on(op)
+                .times(1),
+        );
+        let key = IdempotencyKey::new(format!("faulted-{i}")).expect("a valid key");
+        Self { i, key, injected }
+    }
+
+    /// After the create: counts it as unfaulted if its fault never fired,
+    /// and disarms that fault so that it cannot fall on a later round.
+    fn end_fault(&self, engine: &Engine, report: &mut FaultedCreates) {
+        if engine.injected_count() == self.injected {
+            report.unfaulted += 1;
+            engine.clear_faults();
+        }
+    }
+
+    /// `call`, bounded by [`ROUND_CALL_TIMEOUT`].
+    ///
+    /// # Panics
+    /// When it takes longer, naming the round.
+    async fn bounded<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(ROUND_CALL_TIMEOUT, call)
+            .await
+            .unwrap_or_else(|_| panic!("round {} hung for {ROUND_CALL_TIMEOUT:?}", self.i))
+    }
 }
 
 /// The ids and names of the resources among `all` that carry `key`.

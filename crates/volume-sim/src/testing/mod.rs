@@ -60,7 +60,10 @@ mod samples;
 mod served;
 
 pub use catch_all::{catch_all, strict_server, AnyRequest};
-pub use faulted::{faulted_creates, faulted_snapshot_creates, FaultedCreates, HIDING_FAULTS};
+pub use faulted::{
+    faulted_backup_creates, faulted_creates, faulted_snapshot_creates, FaultedCreates,
+    HIDING_FAULTS,
+};
 pub use pinned::{expect, header, json_response, received, Pinned, WireRules};
 pub use samples::{samples, Samples, SKIP_SAMPLES_ENV};
 pub use served::Served;
