@@ -9,16 +9,10 @@
 //! share a chunk exactly when they hold the same token. That turns
 //! `allocated`, `unique` and `shared` into exact predictions.
 
-// The store is compiled straight into this test so that it can be checked
-// without building the rest of the workspace; not every item is used here.
-#[path = "../src/engine/store.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod store;
-
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use store::{usage, Image, RangeError, CHUNK_SIZE};
+use volume_sim::engine::store::{usage, Image, RangeError, CHUNK_SIZE};
 
 /// Most writable images alive at once.
 const MAX_WRITABLE: usize = 4;

@@ -1,11 +1,13 @@
 //! Handing freed chunk memory back to the operating system.
 //!
-//! Chunks are 64 KiB heap allocations, under glibc's mmap threshold, so
-//! freeing them leaves the pages with the allocator: a long-running fake
-//! that deleted gigabytes of volumes would keep its peak size for good. The
-//! engine reports what deletes, discards and restores may have freed, and
-//! once that adds up to [`TRIM_AFTER`] the allocator is asked to return its
-//! free pages (`malloc_trim`, glibc only; elsewhere this does nothing).
+//! A slab of chunks is unmapped as soon as its last chunk goes (see
+//! `chunk.rs`), but free slots in slabs still in use keep their pages, and
+//! chunks of other sizes are heap allocations, under glibc's mmap threshold,
+//! whose pages stay with the allocator: a long-running fake that deleted
+//! gigabytes of volumes could keep much of its peak size. The engine reports
+//! what deletes, discards and restores may have freed, and once that adds
+//! up to [`TRIM_AFTER`] the free slots' pages and the allocator's free pages
+//! are returned ([`trim`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,14 +32,14 @@ pub(crate) fn freed(bytes: u64) {
     }
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn trim() {
+/// Returns free chunk memory to the system now: the pages of free chunk
+/// slots, and the allocator's free pages (`malloc_trim`, glibc only).
+pub(crate) fn trim() {
+    super::chunk::trim();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` has no preconditions; it only releases memory
     // the allocator holds free.
     unsafe {
         libc::malloc_trim(0);
     }
 }
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim() {}

@@ -15,6 +15,7 @@
 //! different volumes therefore never wait for each other, nor for the
 //! control plane.
 
+pub(crate) mod chunk;
 pub mod clock;
 mod control;
 pub mod exports;

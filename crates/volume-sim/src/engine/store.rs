@@ -12,6 +12,11 @@
 //!   contents, it builds the new chunk straight from the caller's bytes;
 //! * never-written ranges are holes: they read as zeros and cost nothing.
 //!
+//! Chunks of the default size live in 2 MiB slabs the kernel may back with
+//! huge pages, with their counts kept apart from their bytes (`chunk.rs`
+//! says why); [`slab_bytes`] and [`release_free_memory`] report and return
+//! that memory.
+//!
 //! # Tree design
 //!
 //! The chunk table is a radix tree with a fan-out of [`FANOUT`] (64). Every
@@ -60,13 +65,7 @@ const BITS: u32 = 6;
 /// Mask selecting one level's slot from a shifted chunk index.
 const SLOT_MASK: u64 = (1 << BITS) - 1;
 
-/// One chunk of data: the reference counts and the bytes in one allocation,
-/// and the leaf holds the pointer to the bytes, so reaching a chunk's bytes
-/// from its leaf is one step (a `Arc<Vec<u8>>` took two dependent loads, the
-/// second often a cache miss on small random I/O). Built in a single pass
-/// from the caller's bytes, or from an old chunk plus the caller's bytes,
-/// without zeroing first (see [`build_chunk`]).
-type Chunk = Arc<[u8]>;
+use super::chunk::Chunk;
 
 /// A node of the persistent chunk table.
 ///
@@ -193,10 +192,10 @@ fn remove_in(slot: &mut Option<Arc<Node>>, level: u32, lo: u128, hi: u128) -> u6
 /// [`Arc::get_mut`] and [`Arc::make_mut`] answer the same question with an
 /// atomic read-modify-write on the counts, which on x86 is a full fence: on
 /// small random I/O it made every write wait for the previous write's
-/// stores to reach memory, and took the chunk's cache line exclusively
-/// before the copy could start. The store never makes a [`std::sync::Weak`]
-/// of a node or a chunk, so a strong count of one, seen through `&mut`
-/// (nobody else holds a pointer to clone it from), means unique.
+/// stores to reach memory. (Chunks answer it the same way, in
+/// [`Chunk::unique_mut`].) The store never makes a [`std::sync::Weak`] of a
+/// node, so a strong count of one, seen through `&mut` (nobody else holds a
+/// pointer to clone it from), means unique.
 fn is_unique<T: ?Sized>(arc: &mut Arc<T>) -> bool {
     if Arc::strong_count(arc) == 1 && Arc::weak_count(arc) == 0 {
         // Pairs with the release decrement of whoever dropped the other
@@ -209,24 +208,14 @@ fn is_unique<T: ?Sized>(arc: &mut Arc<T>) -> bool {
     }
 }
 
-/// [`Arc::get_mut`] without the read-modify-write (see [`is_unique`]).
-fn unique_mut<T: ?Sized>(arc: &mut Arc<T>) -> Option<&mut T> {
-    if is_unique(arc) {
-        // SAFETY: `arc` is the only strong pointer and there are no weak
-        // ones (checked just above, with acquire ordering), and we hold it
-        // by `&mut`, so no other pointer can appear while the returned
-        // borrow (tied to that `&mut`) lives: nothing else can read or
-        // write the value meanwhile.
-        Some(unsafe { &mut *Arc::as_ptr(arc).cast_mut() })
-    } else {
-        None
-    }
-}
-
 /// [`Arc::make_mut`], with the uniqueness check of [`is_unique`].
 fn make_mut<T: Clone>(arc: &mut Arc<T>) -> &mut T {
     if is_unique(arc) {
-        // SAFETY: as in `unique_mut`.
+        // SAFETY: `arc` is the only strong pointer and there are no weak
+        // ones (checked with acquire ordering), and we hold it by `&mut`,
+        // so no other pointer can appear while the returned borrow (tied to
+        // that `&mut`) lives: nothing else can read or write the value
+        // meanwhile.
         unsafe { &mut *Arc::as_ptr(arc).cast_mut() }
     } else {
         Arc::make_mut(arc)
@@ -271,67 +260,15 @@ fn height_for(chunks: u64) -> u32 {
     height
 }
 
-/// Builds a chunk of `size` bytes: `data` (or zeros, if `None`) over
-/// `at..at + len`, and elsewhere `old`'s bytes (or zeros, if `None`).
-/// Every byte is written exactly once, straight into the new allocation.
-///
-/// # Panics
-///
-/// If `at + len > size`, or `data` or `old` has the wrong length (callers
-/// pass ranges already split at chunk boundaries).
-fn build_chunk(
-    size: usize,
-    at: usize,
-    len: usize,
-    data: Option<&[u8]>,
-    old: Option<&[u8]>,
-) -> Chunk {
-    assert!(at.checked_add(len).is_some_and(|end| end <= size));
-    assert!(data.is_none_or(|d| d.len() == len) && old.is_none_or(|o| o.len() == size));
-    let mut chunk = Arc::<[u8]>::new_uninit_slice(size);
-    let Some(buf) = Arc::get_mut(&mut chunk) else {
-        unreachable!("a new Arc is unique")
-    };
-    let dst = buf.as_mut_ptr().cast::<u8>();
-    // Fills `dst[start..start + n]` from `src[start..start + n]` when `src`
-    // is given (a slice of the whole chunk), else with zeros.
-    let fill = |start: usize, n: usize, src: Option<&[u8]>| {
-        if let Some(src) = src {
-            let src = &src[start..start + n];
-            // SAFETY: `start + n <= size` (asserted above, and `src` is
-            // checked by the indexing), so the range lies inside the `size`
-            // bytes `dst` points to; `src` is a live slice of another
-            // allocation, so the two do not overlap.
-            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.add(start), n) }
-        } else {
-            assert!(start + n <= size);
-            // SAFETY: inside the `size` bytes `dst` points to (just asserted).
-            unsafe { std::ptr::write_bytes(dst.add(start), 0, n) }
-        }
-    };
-    fill(0, at, old);
-    match data {
-        Some(d) => {
-            // SAFETY: `at + len <= size` (asserted above) and `d` is
-            // `len` bytes of another allocation.
-            unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), dst.add(at), len) }
-        }
-        None => fill(at, len, None),
-    }
-    fill(at + len, size - at - len, old);
-    // SAFETY: the three steps above wrote every byte of `0..size`.
-    unsafe { chunk.assume_init() }
-}
-
 /// A fresh chunk of `size` bytes holding `data` at `at` and zeros elsewhere.
 fn fresh_chunk(size: usize, at: usize, data: &[u8]) -> Chunk {
-    build_chunk(size, at, data.len(), Some(data), None)
+    Chunk::build(size, at, data.len(), Some(data), None)
 }
 
 /// A private copy of `old` with `data` (or zeros, if `data` is `None`) over
 /// `at..at + len`.
 fn spliced_chunk(old: &[u8], at: usize, len: usize, data: Option<&[u8]>) -> Chunk {
-    build_chunk(old.len(), at, len, data, Some(old))
+    Chunk::build(old.len(), at, len, data, Some(old))
 }
 
 /// An access outside an image's bounds (or whose end overflows `u64`).
@@ -514,7 +451,7 @@ impl Image {
             let (index, at, n) = self.split(offset, data.len());
             if let Some(chunk) = self.chunk(index) {
                 let start = chunk.as_ptr();
-                prefetch(start.wrapping_sub(2 * std::mem::size_of::<usize>()), 1);
+                prefetch(chunk.count_ptr(), 1);
                 prefetch(start.wrapping_add(at), n);
             }
         }
@@ -527,12 +464,12 @@ impl Image {
             let slot = self.slot_mut(index);
             let added = match slot {
                 Some(chunk) => {
-                    match unique_mut(chunk) {
+                    match chunk.unique_mut() {
                         // Ours alone: write in place.
                         Some(buf) => buf[at..at + n].copy_from_slice(head),
                         // Shared with another image: copy up, once. A whole
                         // chunk overwrite does not need the old bytes at all.
-                        None if whole => *chunk = Arc::from(head),
+                        None if whole => *chunk = Chunk::copy_of(head),
                         None => *chunk = spliced_chunk(chunk, at, n, Some(head)),
                     }
                     false
@@ -541,7 +478,7 @@ impl Image {
                     // A hole: build the chunk from the data in one pass,
                     // with zeros only where the write does not reach.
                     *slot = Some(if whole {
-                        Arc::from(head)
+                        Chunk::copy_of(head)
                     } else {
                         fresh_chunk(size, at, head)
                     });
@@ -762,7 +699,7 @@ impl Image {
         }
         let (_, at, n) = self.split(start, (end - start) as usize);
         if let Some(chunk) = self.slot_mut(index) {
-            match unique_mut(chunk) {
+            match chunk.unique_mut() {
                 Some(buf) => buf[at..at + n].fill(0),
                 None => *chunk = spliced_chunk(chunk, at, n, None),
             }
@@ -787,6 +724,22 @@ impl Image {
             self.height -= 1;
         }
     }
+}
+
+/// Bytes of chunk slabs the process has mapped now, whether their slots are
+/// in use or free, resident or not. Chunks of 32 KiB to 2 MiB (64 KiB by
+/// default) live in 2 MiB slabs outside the heap, so a heap count alone
+/// misses them; chunks of other sizes are on the heap and not in this.
+pub fn slab_bytes() -> u64 {
+    super::chunk::mapped_bytes()
+}
+
+/// Returns free chunk memory to the system now: the pages of free slots in
+/// slabs (and the one empty slab per chunk size kept for reuse), and on
+/// glibc the allocator's free pages. The engine does this by itself after
+/// large frees; call it to start a measurement on untouched memory.
+pub fn release_free_memory() {
+    super::memory::trim();
 }
 
 /// Space accounting of one image within a set (see [`usage`]).
@@ -832,7 +785,7 @@ pub fn usage(images: &[&Image]) -> Usage {
     let mut seen: HashMap<*const u8, Seen> = HashMap::new();
     for (i, image) in images.iter().enumerate() {
         image.for_each_chunk(|chunk| {
-            seen.entry(Arc::as_ptr(chunk).cast::<u8>())
+            seen.entry(chunk.as_ptr())
                 .and_modify(|s| {
                     if s.owner != Some(i) {
                         s.owner = None;
@@ -1042,9 +995,9 @@ mod tests {
         assert_eq!(u.images[0].shared, 3 * CHUNK_SIZE as u64);
 
         // The second write goes in place: no new chunk.
-        let before = a.chunk(1).map(Arc::as_ptr);
+        let before = a.chunk(1).map(Chunk::as_ptr);
         a.write_at(CHUNK_SIZE as u64 + 2, &[3]).unwrap();
-        assert_eq!(a.chunk(1).map(Arc::as_ptr), before);
+        assert_eq!(a.chunk(1).map(Chunk::as_ptr), before);
 
         let mut b = [0; 3];
         a.read_at(CHUNK_SIZE as u64, &mut b).unwrap();
