@@ -43,6 +43,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use super::chunk::Chunk;
+
 /// Default chunk size in bytes (64 KiB): the unit of allocation, sharing and
 /// copy-on-write.
 ///
@@ -64,8 +66,6 @@ const BITS: u32 = 6;
 
 /// Mask selecting one level's slot from a shifted chunk index.
 const SLOT_MASK: u64 = (1 << BITS) - 1;
-
-use super::chunk::Chunk;
 
 /// A node of the persistent chunk table.
 ///
