@@ -8,7 +8,9 @@
 //! count at the head of the chunk is on yet another one. Chunks of the sizes
 //! a volume uses now come from 2 MiB *slabs*: 2 MiB-aligned mappings the
 //! kernel is asked to back with a transparent huge page, so that one TLB
-//! entry covers 32 chunks of 64 KiB and a 1 GiB volume fits the TLB.
+//! entry covers 32 chunks of 64 KiB and a 1 GiB volume needs 512 entries,
+//! which a current CPU's second-level TLB holds. Where transparent huge
+//! pages are off, slabs get small pages and this gains nothing.
 //!
 //! * A slab holds `2 MiB / size` chunks of one size. Sizes that are a
 //!   multiple of 4 KiB from 32 KiB to 2 MiB are pooled (at most 64 slots,
@@ -32,9 +34,9 @@
 //!
 //! Memory: a slab's pages are taken when first touched, and with huge pages
 //! a whole slab is taken at its first touch, so resident memory is the
-//! chunks in use rounded up to 2 MiB per slab still in use; writes fill
-//! slabs in order, so that is at most one partly filled slab per size, plus
-//! free slots not yet trimmed.
+//! chunks in use rounded up to 2 MiB per slab still in use (writes fill
+//! slabs in order, so for fresh writes that is one partly filled slab per
+//! size), plus free slots and empty slabs not yet trimmed.
 
 use std::alloc::{self, Layout};
 use std::ops::Deref;
