@@ -20,17 +20,19 @@
 //!   away from the bytes. A [`Chunk`] handle points at both, so a read needs
 //!   the bytes alone, and a write's uniqueness check reads a dense array
 //!   rather than a line at the head of a 64 KiB chunk.
-//! * Free slots are handed out again lowest first from the slab freed into
-//!   most recently. A slab whose last chunk goes is kept empty for reuse,
-//!   up to [`KEEP_EMPTY`] slabs (64 MiB) per size, and unmapped beyond that:
-//!   freeing and writing again (a volume deleted, another written) reuses
-//!   resident memory, as the heap would, and what is kept stays bounded.
+//! * Free slots are handed out lowest first from the last slab on the list
+//!   of slabs with free slots (a full slab joins it when one of its chunks
+//!   is freed). A slab whose last chunk goes is kept empty for reuse, up to
+//!   [`KEEP_EMPTY`] slabs (64 MiB) per size, and unmapped beyond that:
+//!   freeing and writing again (a small volume deleted, another written)
+//!   reuses resident memory, as the heap would, and what is kept stays
+//!   bounded.
 //!   [`trim`] unmaps the empty slabs and hands back the pages of free slots
 //!   in slabs still in use; the engine calls it after large frees (see
 //!   `memory.rs`).
 //!
-//! Where mapping fails (or off Unix), chunks fall back to the heap, one
-//! allocation each, as before.
+//! Where mapping fails, off Unix, or where pages are not 4 KiB, chunks fall
+//! back to the heap, one allocation each, as before.
 //!
 //! Memory: a slab's pages are taken when first touched, and with huge pages
 //! a whole slab is taken at its first touch, so resident memory is the
@@ -107,8 +109,7 @@ struct Slab {
     /// allocation of one chunk.
     mapped: bool,
     /// Slots in use, one bit each. Pool bookkeeping: changed only under
-    /// [`POOL`]'s lock (atomics only so that the type is `Sync` without
-    /// more unsafe code).
+    /// [`POOL`]'s lock (atomics so that a shared `&Slab` can change them).
     used: AtomicU64,
     /// Free slots whose pages may still be resident (see [`trim`]).
     dirty: AtomicU64,
@@ -305,7 +306,22 @@ fn allocate(size: usize) -> Chunk {
 
 /// Whether chunks of `size` bytes come from slabs.
 fn pooled(size: usize) -> bool {
-    size % 4096 == 0 && (SLAB / MAX_SLOTS..=SLAB).contains(&size)
+    size % 4096 == 0 && (SLAB / MAX_SLOTS..=SLAB).contains(&size) && small_pages()
+}
+
+/// Whether the system's pages are 4 KiB, as the slabs assume: a huge page
+/// of 2 MiB, and slots that are whole pages, so that releasing a free
+/// slot's pages never touches a neighbour's bytes. Elsewhere (64 KiB pages
+/// on some ppc64 and aarch64 systems) every chunk is a heap allocation.
+fn small_pages() -> bool {
+    #[cfg(all(unix, not(miri)))]
+    {
+        static SMALL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        // SAFETY: `sysconf` only reads a system constant.
+        *SMALL.get_or_init(|| unsafe { libc::sysconf(libc::_SC_PAGESIZE) } == 4096)
+    }
+    #[cfg(any(not(unix), miri))]
+    true
 }
 
 /// A chunk of its own on the heap: a slab of one slot.
@@ -391,6 +407,34 @@ impl SizeList {
         self.partial.push(slab);
     }
 
+    /// Files `slab` by its slots in use, after they changed: on the
+    /// partial list while some are free and some in use, on no list while
+    /// all are in use, kept empty while none is (up to [`KEEP_EMPTY`]).
+    /// Returns the slab if it is empty and not kept: the caller destroys it
+    /// once the lock is dropped.
+    fn settle(&mut self, slab: SlabPtr) -> Option<SlabPtr> {
+        let s = slab.get();
+        let used = s.used.load(Ordering::Relaxed);
+        let listed = s.listed.load(Ordering::Relaxed) != NOT_LISTED;
+        if used != 0 && used != s.all_slots() {
+            if !listed {
+                self.push(slab);
+            }
+            return None;
+        }
+        if listed {
+            self.remove(slab);
+        }
+        if used != 0 {
+            None
+        } else if self.empty.len() < KEEP_EMPTY {
+            self.empty.push(slab);
+            None
+        } else {
+            Some(slab)
+        }
+    }
+
     fn remove(&mut self, slab: SlabPtr) {
         let at = slab.get().listed.swap(NOT_LISTED, Ordering::Relaxed);
         self.partial.swap_remove(at);
@@ -411,27 +455,27 @@ fn pool() -> std::sync::MutexGuard<'static, Pool> {
 fn take_slot(size: usize) -> Option<(NonNull<u8>, NonNull<Meta>)> {
     let mut pool = pool();
     let list = pool.list(size);
-    let slab = match list.partial.last() {
-        Some(&slab) => slab,
+    let slab = match list.partial.last().copied().or_else(|| list.empty.pop()) {
+        Some(slab) => slab,
         None => {
-            let slab = match list.empty.pop() {
-                Some(slab) => slab,
-                None => SlabPtr(Slab::create(map_slab()?, size, SLAB / size, true)),
-            };
-            list.push(slab);
+            // Mapping is a system call: other threads' allocations and
+            // frees go on meanwhile. The new slab is on no list until it
+            // is settled below.
+            drop(pool);
+            let slab = SlabPtr(Slab::create(map_slab()?, size, SLAB / size, true));
+            pool = self::pool();
             slab
         }
     };
     let s = slab.get();
     let used = s.used.load(Ordering::Relaxed);
-    // A listed slab has a free slot, so this is below the slot count.
+    // The slab has a free slot (listed, empty or new), so this is below
+    // the slot count.
     let slot = (!used).trailing_zeros() as usize;
-    let used = used | 1 << slot;
-    s.used.store(used, Ordering::Relaxed);
+    s.used.store(used | 1 << slot, Ordering::Relaxed);
     s.dirty.fetch_and(!(1 << slot), Ordering::Relaxed);
-    if used == s.all_slots() {
-        list.remove(slab);
-    }
+    let spent = pool.list(size).settle(slab);
+    debug_assert!(spent.is_none(), "a slab with a slot in use is kept");
     let meta = &s.metas[slot];
     meta.count.store(1, Ordering::Relaxed);
     Some((s.slot_ptr(slot), NonNull::from(meta)))
@@ -458,25 +502,9 @@ unsafe fn release(meta: NonNull<Meta>) {
     let bit = 1u64 << slot;
     let spent = {
         let mut pool = pool();
-        let list = pool.list(s.size);
-        let slab = SlabPtr(slab);
-        let used = s.used.load(Ordering::Relaxed) & !bit;
-        s.used.store(used, Ordering::Relaxed);
+        s.used.fetch_and(!bit, Ordering::Relaxed);
         s.dirty.fetch_or(bit, Ordering::Relaxed);
-        if s.listed.load(Ordering::Relaxed) == NOT_LISTED {
-            list.push(slab);
-        }
-        if used == 0 {
-            list.remove(slab);
-            if list.empty.len() < KEEP_EMPTY {
-                list.empty.push(slab);
-                None
-            } else {
-                Some(slab)
-            }
-        } else {
-            None
-        }
+        pool.list(s.size).settle(SlabPtr(slab))
     };
     if let Some(slab) = spent {
         // SAFETY: the slab has no chunks and is on no list.
@@ -507,28 +535,53 @@ unsafe fn destroy(slab: NonNull<Slab>) {
 /// slabs are unmapped, and the pages of free slots in slabs still in use
 /// are released (they read as zeros when next touched, which `build`
 /// overwrites anyway).
+///
+/// The releases are system calls, made without the pool's lock: the slots
+/// being released are marked in use meanwhile, so that no one is handed
+/// them and their slab cannot empty and be unmapped under the call.
+///
+/// Where `khugepaged` runs, it may later fold a slab whose free slots were
+/// released back into one huge page, making them resident again; slabs
+/// emptied whole (the usual case after deleting a volume) are unmapped and
+/// do not come back.
 pub(crate) fn trim() {
-    let mut empty = Vec::new();
+    let mut doomed = Vec::new();
+    let mut work = Vec::new();
     {
         let mut pool = pool();
         for list in &mut pool.lists {
-            empty.append(&mut list.empty);
-            for slab in &list.partial {
+            doomed.append(&mut list.empty);
+            for slab in list.partial.clone() {
                 let s = slab.get();
-                let mut dirty = s.dirty.swap(0, Ordering::Relaxed);
-                // Runs of consecutive dirty slots, one call each.
-                while dirty != 0 {
-                    let first = dirty.trailing_zeros() as usize;
-                    let run = (dirty >> first).trailing_ones() as usize;
-                    release_pages(s.slot_ptr(first), run * s.size);
-                    dirty &= !(((1u128 << (first + run)) - (1u128 << first)) as u64);
+                let dirty = s.dirty.swap(0, Ordering::Relaxed);
+                if dirty != 0 {
+                    s.used.fetch_or(dirty, Ordering::Relaxed);
+                    doomed.extend(list.settle(slab));
+                    work.push((list.size, slab, dirty));
                 }
             }
         }
     }
-    for slab in empty {
-        // SAFETY: an empty slab has no chunks, and was just taken off its
-        // list.
+    for &(_, slab, dirty) in &work {
+        let s = slab.get();
+        let mut runs = dirty;
+        // Runs of consecutive free slots, one call each.
+        while runs != 0 {
+            let first = runs.trailing_zeros() as usize;
+            let run = (runs >> first).trailing_ones() as usize;
+            release_pages(s.slot_ptr(first), run * s.size);
+            runs &= !(((1u128 << (first + run)) - (1u128 << first)) as u64);
+        }
+    }
+    {
+        let mut pool = pool();
+        for (size, slab, dirty) in work {
+            slab.get().used.fetch_and(!dirty, Ordering::Relaxed);
+            doomed.extend(pool.list(size).settle(slab));
+        }
+    }
+    for slab in doomed {
+        // SAFETY: an empty slab has no chunks, and was taken off its list.
         unsafe { destroy(slab.0) };
     }
 }
@@ -562,10 +615,10 @@ fn map_slab() -> Option<NonNull<u8>> {
     if raw == libc::MAP_FAILED {
         return None;
     }
-    let start = raw as usize;
-    let aligned = start.next_multiple_of(SLAB);
-    let head = aligned - start;
+    // Offsets from `raw`, so the pointers keep the mapping's provenance.
+    let head = (raw as usize).next_multiple_of(SLAB) - raw as usize;
     let tail = len - head - SLAB;
+    let aligned = raw.cast::<u8>().wrapping_add(head);
     // SAFETY: both ranges lie inside the mapping just made and outside the
     // aligned slab kept; nothing points into them.
     unsafe {
@@ -573,20 +626,20 @@ fn map_slab() -> Option<NonNull<u8>> {
             libc::munmap(raw, head);
         }
         if tail > 0 {
-            libc::munmap((aligned + SLAB) as *mut libc::c_void, tail);
+            libc::munmap(aligned.wrapping_add(SLAB).cast(), tail);
         }
     }
     #[cfg(target_os = "linux")]
     // SAFETY: advice on our own mapping; failure (no THP) only means small
     // pages.
     unsafe {
-        libc::madvise(aligned as *mut libc::c_void, SLAB, libc::MADV_HUGEPAGE);
+        libc::madvise(aligned.cast(), SLAB, libc::MADV_HUGEPAGE);
     }
     MAPPED.fetch_add(SLAB as u64, Ordering::Relaxed);
-    NonNull::new(aligned as *mut u8)
+    NonNull::new(aligned)
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), not(miri)))]
 fn map_slab() -> Option<NonNull<u8>> {
     None
 }
@@ -620,7 +673,7 @@ unsafe fn unmap_slab(base: NonNull<u8>) {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), not(miri)))]
 unsafe fn unmap_slab(_: NonNull<u8>) {
     unreachable!("no slab is mapped off Unix")
 }
@@ -793,6 +846,57 @@ mod tests {
         let pool = pool();
         let list = pool.lists.iter().find(|l| l.size == size).unwrap();
         assert!(list.partial.is_empty(), "every slot was given back");
+    }
+
+    #[test]
+    fn trim_during_allocation_and_frees_keeps_every_live_chunk() {
+        // 32 KiB chunks: 64 slots a slab, so runs of free slots reach the
+        // last bit. Two threads build and drop chunks while a third trims
+        // over and over; a slot being released must never be handed out,
+        // and no live chunk may lose its bytes.
+        let size = 32 * KIB;
+        let rounds = if cfg!(miri) { 4 } else { 300u32 };
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let done = &done;
+            scope.spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    trim();
+                    std::thread::yield_now();
+                }
+            });
+            let workers: Vec<_> = (0..2u8)
+                .map(|t| {
+                    scope.spawn(move || {
+                        let mut live: Vec<(u8, Chunk)> = Vec::new();
+                        for i in 0..rounds {
+                            let tag = t.wrapping_mul(101).wrapping_add(i as u8) | 1;
+                            live.push((tag, Chunk::copy_of(&vec![tag; size])));
+                            if i % 3 == 2 {
+                                // Free a run, leaving holes for trim.
+                                for _ in 0..2.min(live.len()) {
+                                    let (tag, c) = live.swap_remove(live.len() / 2);
+                                    assert!(holds(&c, tag));
+                                }
+                            }
+                            for (tag, c) in live.iter().step_by(7) {
+                                assert!(holds(c, *tag));
+                            }
+                        }
+                        for (tag, c) in &live {
+                            assert!(holds(c, *tag));
+                        }
+                    })
+                })
+                .collect();
+            // Stop the trimmer before looking at the results, so that a
+            // failed worker fails the test instead of hanging it.
+            let results: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
+            done.store(true, Ordering::Relaxed);
+            for r in results {
+                r.unwrap();
+            }
+        });
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Handing freed chunk memory back to the operating system.
 //!
-//! A slab of chunks is unmapped as soon as its last chunk goes (see
-//! `chunk.rs`), but free slots in slabs still in use keep their pages, and
-//! chunks of other sizes are heap allocations, under glibc's mmap threshold,
-//! whose pages stay with the allocator: a long-running fake that deleted
-//! gigabytes of volumes could keep much of its peak size. The engine reports
-//! what deletes, discards and restores may have freed, and once that adds
-//! up to [`TRIM_AFTER`] the free slots' pages and the allocator's free pages
-//! are returned ([`trim`]).
+//! Slabs of chunks that empty are kept for reuse up to a bound and unmapped
+//! beyond it (see `chunk.rs`); the kept ones and the free slots of slabs
+//! still in use keep their pages, and chunks of other sizes are heap
+//! allocations, under glibc's mmap threshold, whose pages stay with the
+//! allocator: a long-running fake that deleted gigabytes of volumes could
+//! keep much of its peak size. The engine reports what deletes, discards and
+//! restores may have freed, and once that adds up to [`TRIM_AFTER`] the
+//! kept slabs, the free slots' pages and the allocator's free pages are
+//! returned ([`trim`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

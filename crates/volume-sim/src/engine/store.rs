@@ -735,8 +735,8 @@ pub fn slab_bytes() -> u64 {
 }
 
 /// Returns free chunk memory to the system now: the pages of free slots in
-/// slabs (and the one empty slab per chunk size kept for reuse), and on
-/// glibc the allocator's free pages. The engine does this by itself after
+/// slabs, the empty slabs kept for reuse (up to 64 MiB per chunk size), and
+/// on glibc the allocator's free pages. The engine does this by itself after
 /// large frees; call it to start a measurement on untouched memory.
 pub fn release_free_memory() {
     super::memory::trim();
