@@ -13,7 +13,9 @@
 //! skip the mutex while no fault is armed, and transitions due on a wall
 //! clock are applied first only once one is due. Reads and writes on
 //! different volumes therefore never wait for each other, nor for the
-//! control plane.
+//! control plane, except that a write needing a new chunk (a first write,
+//! a copy-up) takes the chunk pool's lock for a few instructions (see
+//! `chunk.rs`; no system call is made under it).
 
 pub(crate) mod chunk;
 pub mod clock;
