@@ -33,8 +33,9 @@ pub(crate) fn freed(bytes: u64) {
     }
 }
 
-/// Returns free chunk memory to the system now: the pages of free chunk
-/// slots, and the allocator's free pages (`malloc_trim`, glibc only).
+/// Returns free chunk memory to the system now: the empty slabs kept for
+/// reuse, the pages of free slots in slabs still in use, and the
+/// allocator's free pages (`malloc_trim`, glibc only).
 pub(crate) fn trim() {
     super::chunk::trim();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
