@@ -89,8 +89,8 @@ impl Ctx<'_> {
             .unwrap_or_else(|| b.state.as_str().to_owned())
     }
 
-    /// All of this tenant's backups that are not gone, oldest first.
-    /// The tenant's backups (of `volume` only, when given), not deleted.
+    /// The tenant's backups (of `volume` only, when given) that are not
+    /// gone, oldest first.
     fn all_backups(&self, volume: Option<&VolumeId>) -> Result<Vec<Backup>, Rejection> {
         let q = match volume {
             Some(v) => volume_core::ListBackups::new().with_volume(v.clone()),
