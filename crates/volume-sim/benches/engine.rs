@@ -15,6 +15,8 @@
 //!
 //! Run with `cargo bench -p volume-sim --bench engine`.
 
+#[path = "engine/offsets.rs"]
+mod offsets;
 #[path = "engine/sim_figures.rs"]
 mod sim_figures;
 
@@ -24,7 +26,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
-use volume_sim::engine::store::{self, usage, Image, CHUNK_SIZE};
+// `release_free_memory` hands free memory back to the OS (the allocator's,
+// and the store's free chunk slots and kept slabs) before a run on fresh
+// pages, so that both sides pay the first-touch page faults: without it,
+// whether a run reuses resident memory depends on the allocator's history,
+// which differs between the baseline and the store.
+use volume_sim::engine::store::{self, release_free_memory, usage, Image, CHUNK_SIZE};
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;
@@ -170,15 +177,6 @@ fn overwrite_plain(dst: &mut [u8], src: &[u8], total: usize) {
         offset = (offset + src.len()) % dst.len();
     }
     black_box(dst);
-}
-
-/// Hands free memory back to the OS (the allocator's, and the store's free
-/// chunk slots), so that the next allocations land on untouched pages and
-/// pay the first-touch page faults. Without it, whether a run reuses
-/// resident memory depends on the allocator's history, which differs
-/// between the baseline and the store.
-fn release_free_memory() {
-    store::release_free_memory();
 }
 
 /// Minor page faults of this process so far (Linux only).

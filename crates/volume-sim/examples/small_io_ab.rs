@@ -11,6 +11,9 @@
 //!
 //! Needs about 3.5 GiB of memory. Every loop is bounded by its count.
 
+#[path = "../benches/engine/offsets.rs"]
+mod offsets;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -39,7 +42,7 @@ fn main() {
     let read = args.next().is_some_and(|a| a == "read");
     let rounds: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(21);
 
-    let offsets = random_offsets(OFFSETS, GIB, 42);
+    let offsets = offsets::offsets(OFFSETS, GIB, 42);
     let fill = vec![5u8; MIB];
     let mut plain = vec![1u8; GIB as usize];
     let sim = Sim::new();
@@ -140,18 +143,4 @@ fn time(f: impl FnOnce()) -> Duration {
     let start = Instant::now();
     f();
     start.elapsed()
-}
-
-/// `n` random 4 KiB-aligned offsets below `len` (a fixed LCG).
-fn random_offsets(n: usize, len: u64, seed: u64) -> Vec<u64> {
-    let mut x = seed | 1;
-    let blocks = len / SMALL as u64;
-    (0..n)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((x >> 33) % blocks) * SMALL as u64
-        })
-        .collect()
 }

@@ -15,6 +15,7 @@ use volume_sim::engine::store::{Image, CHUNK_SIZE};
 use volume_sim::engine::{Policy, Quota};
 use volume_sim::Sim;
 
+use super::offsets::offsets;
 use super::{
     batch, fmt_time, median, pattern, release_free_memory, scaling, scaling_row, speed_row, Row,
     GIB, KIB, MIB,
@@ -40,21 +41,6 @@ const SNAPSHOT_BATCH: usize = 100;
 const CHAIN_CHUNKS: usize = 256;
 /// Volumes written and deleted in the memory figure (1 GiB each).
 const MEMORY_GIB: u64 = 10;
-
-/// `n` random 4 KiB-aligned offsets below `len` (a fixed LCG: both sides
-/// see the same sequence).
-fn offsets(n: usize, len: u64, seed: u64) -> Vec<u64> {
-    let mut x = seed | 1;
-    let blocks = len / SMALL as u64;
-    (0..n)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((x >> 33) % blocks) * SMALL as u64
-        })
-        .collect()
-}
 
 /// A sim and one volume of `gib` GiB on it, fully written (1 MiB writes)
 /// when `fill`.

@@ -91,7 +91,9 @@ unsafe impl Sync for Chunk {}
 struct Meta {
     /// Handles to the chunk.
     count: AtomicU32,
-    /// Bytes in the chunk (at most `MAX_CHUNK_SIZE`, 1 GiB).
+    /// Bytes in the chunk (at most `MAX_CHUNK_SIZE`, 1 GiB). The slab
+    /// knows it too; kept here, next to the count, so that a read finds it
+    /// without a second dependent load through `slab`.
     len: u32,
     /// The slab the chunk's bytes belong to.
     slab: NonNull<Slab>,

@@ -55,9 +55,9 @@ pub(crate) fn path_segments<'a>(prefixes: &[&str], path: &'a str) -> Option<Segm
     let rest = prefixes.iter().find_map(|p| strip_prefix(path, p))?;
     let rest = rest.strip_prefix('/').unwrap_or(rest);
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let mut segments = Segments::default();
+    let mut segments = Segments::new();
     if !rest.is_empty() {
-        rest.split('/').for_each(|s| segments.push(s));
+        segments.extend(rest.split('/'));
     }
     Some(segments)
 }
@@ -69,36 +69,35 @@ const INLINE_SEGMENTS: usize = 12;
 /// more than [`INLINE_SEGMENTS`]: routing a request allocates nothing
 /// (every allocation on the serving path costs throughput when the two
 /// workers free what the other allocated).
-#[derive(Debug, Default)]
-pub(crate) struct Segments<'a> {
-    inline: [&'a str; INLINE_SEGMENTS],
-    len: usize,
-    spilled: Vec<&'a str>,
+pub(crate) type Segments<'a> = smallvec::SmallVec<[&'a str; INLINE_SEGMENTS]>;
+
+/// The rate-limit windows of the credentials seen, swept of closed ones as
+/// the map grows.
+#[derive(Default)]
+struct Windows {
+    /// Per credential: the current window's start and count.
+    map: HashMap<Arc<str>, (Duration, u32)>,
+    /// The size at which the next sweep runs.
+    sweep_at: usize,
 }
 
-impl<'a> Segments<'a> {
-    fn push(&mut self, segment: &'a str) {
-        if self.len < INLINE_SEGMENTS {
-            self.inline[self.len] = segment;
-            self.len += 1;
-        } else {
-            if self.spilled.is_empty() {
-                self.spilled.extend_from_slice(&self.inline);
-            }
-            self.spilled.push(segment);
-        }
-    }
-}
+/// The smallest map worth sweeping.
+const SWEEP_FROM: usize = 1024;
 
-impl<'a> std::ops::Deref for Segments<'a> {
-    type Target = [&'a str];
-
-    fn deref(&self) -> &[&'a str] {
-        if self.spilled.is_empty() {
-            &self.inline[..self.len]
-        } else {
-            &self.spilled
+impl Windows {
+    /// Credentials come and go (a Keystone token per login): once the map
+    /// has grown to `sweep_at`, windows that have closed are dropped, and the
+    /// next sweep waits until the map has doubled from what is left, so a
+    /// sweep is O(1) per request amortised, even when every credential in
+    /// the map stays live. Whether it swept.
+    fn sweep(&mut self, now: Duration, window: Duration) -> bool {
+        if self.map.len() < self.sweep_at.max(SWEEP_FROM) {
+            return false;
         }
+        self.map
+            .retain(|_, (start, _)| now < start.saturating_add(window));
+        self.sweep_at = 2 * self.map.len();
+        true
     }
 }
 
@@ -332,7 +331,7 @@ struct Shared<D: Dialect> {
     state: Mutex<D::State>,
     rate_limit: Option<RateLimit>,
     /// Per credential: the current window's start and count.
-    windows: Mutex<HashMap<Arc<str>, (Duration, u32)>>,
+    windows: Mutex<Windows>,
     log_requests: bool,
 }
 
@@ -528,14 +527,9 @@ impl<D: Dialect> Shared<D> {
         };
         let now = self.engine.now();
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        // Credentials come and go (a Keystone token per login): windows
-        // that have closed are dropped when the map reaches each power of
-        // two from 1,024, so it holds about the credentials seen within one
-        // window, at amortised O(1) per request.
-        if windows.len() >= 1024 && windows.len().is_power_of_two() {
-            windows.retain(|_, (start, _)| now < start.saturating_add(window));
-        }
+        windows.sweep(now, window);
         let (start, count) = windows
+            .map
             .entry(Arc::clone(&principal.credential))
             .or_insert((now, 0));
         if now >= start.saturating_add(window) {
@@ -564,6 +558,36 @@ impl<D: Dialect> Shared<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_windows_are_swept_at_amortised_constant_cost() {
+        let window = Duration::from_secs(60);
+        let mut w = Windows::default();
+        let add = |w: &mut Windows, n: usize, at: Duration| {
+            for i in 0..n {
+                w.map.insert(format!("{at:?}-{i}").into(), (at, 1));
+            }
+        };
+        // Below the threshold: never swept.
+        add(&mut w, SWEEP_FROM - 1, Duration::ZERO);
+        assert!(!w.sweep(window * 2, window));
+        // At it: the closed windows go.
+        add(&mut w, 1, Duration::from_nanos(1));
+        assert!(w.sweep(window * 2, window));
+        assert!(w.map.is_empty());
+        // All live: one sweep, and none again until the map has doubled,
+        // however many requests come meanwhile.
+        let now = window * 10;
+        add(&mut w, SWEEP_FROM, now);
+        assert!(w.sweep(now, window));
+        assert_eq!(w.map.len(), SWEEP_FROM);
+        for _ in 0..100 {
+            assert!(!w.sweep(now, window));
+        }
+        add(&mut w, SWEEP_FROM, now + Duration::from_secs(1));
+        assert!(w.sweep(now, window));
+        assert_eq!(w.map.len(), 2 * SWEEP_FROM);
+    }
 
     #[test]
     fn segments_match_a_plain_split_at_every_length() {

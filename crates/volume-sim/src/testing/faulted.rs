@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
 use volume_core::idempotency::{IdempotencyKey, IDEMPOTENCY_LABEL};
 use volume_core::{
     Backup, BackupId, BlockStorage, BlockStorageExt, CreateBackup, CreateSnapshot, CreateVolume,
-    Labels, ListBackups, ListSnapshots, ListVolumes, Snapshot, SnapshotId, Volume, VolumeId,
+    Labels, ListBackups, ListSnapshots, ListVolumes, Result, Snapshot, SnapshotId, Volume,
+    VolumeId,
 };
 
 use crate::engine::{Engine, Fault, FaultRule, SimOp};
@@ -80,36 +82,7 @@ pub async fn faulted_creates(
     template: &CreateVolume,
     n: usize,
 ) -> FaultedCreates {
-    let mut report = FaultedCreates {
-        creates: n,
-        ..FaultedCreates::default()
-    };
-    for i in 0..n {
-        let round = Round::start(engine, i, SimOp::CreateVolume);
-        let mut request = template.clone().with_idempotency_key(&round.key);
-        request.name = format!("{}-{i}", template.name);
-        let returned = round.bounded(client.create_volume(&request)).await;
-        round.end_fault(engine, &mut report);
-        let query = ListVolumes::new().with_label(IDEMPOTENCY_LABEL, round.key.as_str());
-        let found: Vec<Volume> = round
-            .bounded(client.list_all_volumes(query).try_collect())
-            .await
-            .expect("listing works once the fault is spent");
-        let found = carriers(found, &round.key, |v| (&v.labels, &v.name, v.id.as_str()));
-        report.count(
-            returned.as_ref().map(|v| (v.id.as_str(), v.name.as_str())),
-            &request.name,
-            &found,
-        );
-        for (id, _) in found {
-            let id = VolumeId::new(id).expect("a listed id");
-            round
-                .bounded(client.delete_volume(&id))
-                .await
-                .expect("a delete works once the fault is spent");
-        }
-    }
-    report
+    rounds(client, engine, template, n).await
 }
 
 /// [`faulted_creates`] for snapshots of `template.volume_id`: `n` keyed
@@ -126,36 +99,7 @@ pub async fn faulted_snapshot_creates(
     template: &CreateSnapshot,
     n: usize,
 ) -> FaultedCreates {
-    let mut report = FaultedCreates {
-        creates: n,
-        ..FaultedCreates::default()
-    };
-    for i in 0..n {
-        let round = Round::start(engine, i, SimOp::CreateSnapshot);
-        let mut request = template.clone().with_idempotency_key(&round.key);
-        request.name = format!("{}-{i}", template.name);
-        let returned = round.bounded(client.create_snapshot(&request)).await;
-        round.end_fault(engine, &mut report);
-        let query = ListSnapshots::new().with_volume(template.volume_id.clone());
-        let found: Vec<Snapshot> = round
-            .bounded(client.list_all_snapshots(query).try_collect())
-            .await
-            .expect("listing works once the fault is spent");
-        let found = carriers(found, &round.key, |s| (&s.labels, &s.name, s.id.as_str()));
-        report.count(
-            returned.as_ref().map(|s| (s.id.as_str(), s.name.as_str())),
-            &request.name,
-            &found,
-        );
-        for (id, _) in found {
-            let id = SnapshotId::new(id).expect("a listed id");
-            round
-                .bounded(client.delete_snapshot(&id))
-                .await
-                .expect("a delete works once the fault is spent");
-        }
-    }
-    report
+    rounds(client, engine, template, n).await
 }
 
 /// [`faulted_snapshot_creates`] for backups of `template.volume_id`.
@@ -168,36 +112,174 @@ pub async fn faulted_backup_creates(
     template: &CreateBackup,
     n: usize,
 ) -> FaultedCreates {
+    rounds(client, engine, template, n).await
+}
+
+/// Runs `n` rounds of `template`'s kind of create: each with a name and
+/// key of its own, through its fault, then what carries its key listed,
+/// counted and deleted.
+async fn rounds<C: Create>(
+    client: &dyn BlockStorage,
+    engine: &Engine,
+    template: &C,
+    n: usize,
+) -> FaultedCreates {
     let mut report = FaultedCreates {
         creates: n,
         ..FaultedCreates::default()
     };
     for i in 0..n {
-        let round = Round::start(engine, i, SimOp::CreateBackup);
-        let mut request = template.clone().with_idempotency_key(&round.key);
-        request.name = format!("{}-{i}", template.name);
-        let returned = round.bounded(client.create_backup(&request)).await;
+        let round = Round::start(engine, i, C::OP);
+        let mut request = template.clone().keyed(&round.key);
+        let name = format!("{}-{i}", request.name_mut());
+        request.name_mut().clone_from(&name);
+        let returned = round.bounded(request.send(client)).await;
         round.end_fault(engine, &mut report);
-        let query = ListBackups::new().with_volume(template.volume_id.clone());
-        let found: Vec<Backup> = round
-            .bounded(client.list_all_backups(query).try_collect())
+        let found = round
+            .bounded(request.list(client, &round.key))
             .await
             .expect("listing works once the fault is spent");
-        let found = carriers(found, &round.key, |b| (&b.labels, &b.name, b.id.as_str()));
+        let found = carriers(found, &round.key, C::parts);
         report.count(
-            returned.as_ref().map(|b| (b.id.as_str(), b.name.as_str())),
-            &request.name,
+            returned.as_ref().map(|made| {
+                let (_, name, id) = C::parts(made);
+                (id, name.as_str())
+            }),
+            &name,
             &found,
         );
         for (id, _) in found {
-            let id = BackupId::new(id).expect("a listed id");
             round
-                .bounded(client.delete_backup(&id))
+                .bounded(C::delete(client, id))
                 .await
                 .expect("a delete works once the fault is spent");
         }
     }
     report
+}
+
+/// A kind of create the rounds test: how `client` makes, lists and deletes
+/// what a request of this kind makes. (Boxed futures, so that the rounds
+/// stay `Send` whatever the kind.)
+trait Create: Clone + Sync {
+    type Made: Send;
+    /// The operation its fault is armed on.
+    const OP: SimOp;
+    /// The request with idempotency key `key`.
+    fn keyed(self, key: &IdempotencyKey) -> Self;
+    fn name_mut(&mut self) -> &mut String;
+    fn send<'a>(&'a self, client: &'a dyn BlockStorage) -> BoxFuture<'a, Result<Self::Made>>;
+    /// What `client` lists where the carriers of `key` would be.
+    fn list<'a>(
+        &'a self,
+        client: &'a dyn BlockStorage,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<Self::Made>>>;
+    /// Where a made resource keeps its labels, name and id.
+    fn parts(made: &Self::Made) -> (&Labels, &String, &str);
+    fn delete(client: &dyn BlockStorage, id: String) -> BoxFuture<'_, Result<()>>;
+}
+
+impl Create for CreateVolume {
+    type Made = Volume;
+    const OP: SimOp = SimOp::CreateVolume;
+
+    fn keyed(self, key: &IdempotencyKey) -> Self {
+        self.with_idempotency_key(key)
+    }
+
+    fn name_mut(&mut self) -> &mut String {
+        &mut self.name
+    }
+
+    fn send<'a>(&'a self, client: &'a dyn BlockStorage) -> BoxFuture<'a, Result<Volume>> {
+        client.create_volume(self)
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a dyn BlockStorage,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<Volume>>> {
+        let query = ListVolumes::new().with_label(IDEMPOTENCY_LABEL, key.as_str());
+        client.list_all_volumes(query).try_collect().boxed()
+    }
+
+    fn parts(v: &Volume) -> (&Labels, &String, &str) {
+        (&v.labels, &v.name, v.id.as_str())
+    }
+
+    fn delete(client: &dyn BlockStorage, id: String) -> BoxFuture<'_, Result<()>> {
+        async move { client.delete_volume(&VolumeId::new(id)?).await }.boxed()
+    }
+}
+
+impl Create for CreateSnapshot {
+    type Made = Snapshot;
+    const OP: SimOp = SimOp::CreateSnapshot;
+
+    fn keyed(self, key: &IdempotencyKey) -> Self {
+        self.with_idempotency_key(key)
+    }
+
+    fn name_mut(&mut self) -> &mut String {
+        &mut self.name
+    }
+
+    fn send<'a>(&'a self, client: &'a dyn BlockStorage) -> BoxFuture<'a, Result<Snapshot>> {
+        client.create_snapshot(self)
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a dyn BlockStorage,
+        _: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<Snapshot>>> {
+        let query = ListSnapshots::new().with_volume(self.volume_id.clone());
+        client.list_all_snapshots(query).try_collect().boxed()
+    }
+
+    fn parts(s: &Snapshot) -> (&Labels, &String, &str) {
+        (&s.labels, &s.name, s.id.as_str())
+    }
+
+    fn delete(client: &dyn BlockStorage, id: String) -> BoxFuture<'_, Result<()>> {
+        async move { client.delete_snapshot(&SnapshotId::new(id)?).await }.boxed()
+    }
+}
+
+impl Create for CreateBackup {
+    type Made = Backup;
+    const OP: SimOp = SimOp::CreateBackup;
+
+    fn keyed(self, key: &IdempotencyKey) -> Self {
+        self.with_idempotency_key(key)
+    }
+
+    fn name_mut(&mut self) -> &mut String {
+        &mut self.name
+    }
+
+    fn send<'a>(&'a self, client: &'a dyn BlockStorage) -> BoxFuture<'a, Result<Backup>> {
+        client.create_backup(self)
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a dyn BlockStorage,
+        _: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<Backup>>> {
+        let query = ListBackups::new().with_volume(self.volume_id.clone());
+        client.list_all_backups(query).try_collect().boxed()
+    }
+
+    fn parts(b: &Backup) -> (&Labels, &String, &str) {
+        (&b.labels, &b.name, b.id.as_str())
+    }
+
+    fn delete(client: &dyn BlockStorage, id: String) -> BoxFuture<'_, Result<()>> {
+        async move { client.delete_backup(&BackupId::new(id)?).await }.boxed()
+    }
 }
 
 /// How long one call of a round may take (retries included) before the
@@ -282,5 +364,38 @@ impl FaultedCreates {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>(_: T) {}
+
+    /// The rounds can run on a spawned task, as before they shared a loop.
+    #[test]
+    fn the_round_futures_are_send() {
+        let sim = crate::Sim::new();
+        let engine = sim.engine().clone();
+        let volume = VolumeId::new("v").unwrap();
+        send(faulted_creates(
+            &sim,
+            &engine,
+            &CreateVolume::new("v", volume_core::Size::gib(1)),
+            1,
+        ));
+        send(faulted_snapshot_creates(
+            &sim,
+            &engine,
+            &CreateSnapshot::new(volume.clone(), "s"),
+            1,
+        ));
+        send(faulted_backup_creates(
+            &sim,
+            &engine,
+            &CreateBackup::new(volume, "b"),
+            1,
+        ));
     }
 }
